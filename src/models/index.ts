@@ -1,0 +1,38 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildResNet, resnetConfigs } from './resnet.js';
+
+/**
+ * Architecture registry: every trainable model plumage knows, by name.
+ * A builder gets the number of classes and the input size and returns a model whose output is logits.
+ */
+export interface ArchitectureSpec {
+  description: string;
+  /** Default input size in pixels (square). */
+  inputSize: number;
+  /** Input pixel range the model expects; the data pipeline produces float32 in [0, 1] and the model normalises itself. */
+  build(opts: { numClasses: number; inputSize?: number }): tfl.LayersModel | Promise<tfl.LayersModel>;
+}
+
+const registry = new Map<string, ArchitectureSpec>();
+
+export function registerArchitecture(name: string, spec: ArchitectureSpec): void {
+  registry.set(name, spec);
+}
+
+export function getArchitecture(name: string): ArchitectureSpec {
+  const spec = registry.get(name);
+  if (!spec) throw new Error(`--model: unknown architecture '${name}' (known: ${[...registry.keys()].join(', ')})`);
+  return spec;
+}
+
+export function listArchitectures(): [string, ArchitectureSpec][] {
+  return [...registry.entries()];
+}
+
+for (const [name, cfg] of Object.entries(resnetConfigs)) {
+  registerArchitecture(name, {
+    description: `ResNet-style CNN, stages ${cfg.widths.join('/')}, depths ${cfg.depths.join('/')}`,
+    inputSize: cfg.inputSize,
+    build: ({ numClasses, inputSize }) => buildResNet({ ...cfg, numClasses, inputSize: inputSize ?? cfg.inputSize }),
+  });
+}
