@@ -19,7 +19,8 @@ async function initWasm(): Promise<void> {
 /** Tries to load the native libtorch backend; returns the reason when it cannot. */
 async function initTorch(): Promise<string | null> {
   try {
-    const mod = (await import('@plumage/tfjs-backend-torch')) as { loadError?: Error | null };
+    const pkg = '@plumage/tfjs-backend-torch';
+    const mod = (await import(pkg)) as { loadError?: Error | null };
     if (mod.loadError) return mod.loadError.message;
     return null;
   } catch (err) {
