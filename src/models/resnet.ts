@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-layers';
+import { SeededDropout } from './layers/seeded-dropout.js';
 
 /** A compact ResNet-style CNN for small (64x64) inputs, trainable from scratch. */
 export interface ResNetConfig {
@@ -41,7 +42,7 @@ export function buildResNet(cfg: ResNetConfig): tf.LayersModel {
     for (let b = 0; b < cfg.depths[stage]!; b++) x = basicBlock(x, width, b === 0 ? 2 : 1, `s${stage + 1}b${b + 1}`);
   });
   x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
-  if (cfg.dropout > 0) x = tf.layers.dropout({ rate: cfg.dropout, name: 'drop' }).apply(x) as tf.SymbolicTensor;
+  if (cfg.dropout > 0) x = new SeededDropout({ rate: cfg.dropout, name: 'drop' }).apply(x) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: cfg.numClasses, name: 'head' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name: 'resnet' });
 }

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamWConfig {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/**
+ * AdamW (Loshchilov & Hutter): Adam moments plus weight decay applied directly to the weights (decoupled),
+ * w <- w - lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Decay applies to variables of rank >= 2 (kernels),
+ * not to biases or normalisation parameters. Per-variable lr multipliers support layer-wise lr decay.
+ */
+export class AdamW {
+  lr: number;
+  step = 0;
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  constructor(
+    readonly variables: tf.Variable[],
+    readonly cfg: AdamWConfig,
+    readonly lrMultipliers: number[] = variables.map(() => 1),
+  ) {
+    this.lr = cfg.lr;
+    this.m = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+  }
+
+  /** Applies one update; `grads[i]` belongs to `variables[i]`. Does not dispose the gradients. */
+  apply(grads: tf.Tensor[]): void {
+    this.step++;
+    const { beta1, beta2, epsilon, weightDecay } = this.cfg;
+    const bc1 = 1 - Math.pow(beta1, this.step);
+    const bc2 = 1 - Math.pow(beta2, this.step);
+    tf.tidy(() => {
+      this.variables.forEach((w, i) => {
+        const g = grads[i]!;
+        const m = this.m[i]!;
+        const v = this.v[i]!;
+        const lr = this.lr * this.lrMultipliers[i]!;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), epsilon));
+        let next = tf.sub(w, tf.mul(update, lr));
+        if (weightDecay > 0 && w.rank >= 2) next = tf.sub(next, tf.mul(w, lr * weightDecay));
+        w.assign(next);
+      });
+    });
+  }
+
+  /** Moment tensors for checkpoints, in variable order. */
+  stateTensors(): tf.Tensor[] {
+    return [...this.m, ...this.v];
+  }
+
+  loadState(step: number, lr: number, tensors: tf.Tensor[]): void {
+    if (tensors.length !== this.m.length * 2) throw new Error(`optimizer state holds ${tensors.length} tensors, expected ${this.m.length * 2}`);
+    this.step = step;
+    this.lr = lr;
+    [...this.m, ...this.v].forEach((slot, i) => slot.assign(tensors[i]!));
+  }
+
+  dispose(): void {
+    [...this.m, ...this.v].forEach((t) => t.dispose());
+  }
+}
