@@ -1,0 +1,411 @@
+/**
+ * Rebuilds a quantized TFLite image classifier (MobileNetV2-style: CONV_2D, DEPTHWISE_CONV_2D, ADD,
+ * AVERAGE_POOL_2D, FULLY_CONNECTED / 1x1 CONV head, RESHAPE, SOFTMAX) as a trainable float32 tfjs LayersModel.
+ *
+ * Steps: parse -> dequantize weights to float32 ("float graph", an op list in tfjs weight layouts) ->
+ * build a LayersModel between two cut points (the image or a block output, up to a block output, the pooled
+ * embedding, the logits or the probabilities).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Activation, BuiltinOp, dequantize, Padding, parseTflite, type TfliteModel, type TfliteTensor } from './tflite.js';
+
+export type NodeKind = 'conv' | 'dwconv' | 'add' | 'avgpool' | 'dense' | 'softmax' | 'reshape';
+export type ActName = 'linear' | 'relu' | 'relu6';
+
+export interface GraphNode {
+  /** Unique layer name, e.g. `expanded_conv_3_expand`. */
+  name: string;
+  /** Block this node belongs to (`Conv`, `expanded_conv`, `expanded_conv_1`..., `Conv_1`, `pool`, `Logits`, `softmax`). */
+  block: string;
+  kind: NodeKind;
+  inputs: number[];
+  output: number;
+  /** tfjs layouts: conv [kh,kw,in,out]; dwconv [kh,kw,in,1]; dense [in,out]. */
+  kernel?: Float32Array;
+  kernelShape?: number[];
+  bias?: Float32Array;
+  strides?: [number, number];
+  padding?: 'same' | 'valid';
+  activation?: ActName;
+  /** avgpool: filter size [h, w]. */
+  poolSize?: [number, number];
+}
+
+export interface FloatGraph {
+  nodes: GraphNode[];
+  /** Shapes (NHWC, batch 1, at the native input resolution) of every tensor index. */
+  shapes: number[][];
+  inputTensor: number;
+  /** Native input resolution [h, w]. */
+  inputSize: [number, number];
+  /** Real value = scale * (q - zeroPoint) for the uint8 input; the rebuilt model maps [0,1] floats (q/255) to it. */
+  inputScale: number;
+  inputZeroPoint: number;
+  /** Tensor holding the pooled embedding (output of the average pool). */
+  embeddingTensor: number;
+  /** Tensor holding the head's logits (before softmax). */
+  logitsTensor: number;
+  numOutputs: number;
+  /** Block names in order, each with its output tensor. */
+  blocks: { name: string; output: number; channels: number }[];
+  /** Quantization of every tensor (for reference / diagnostics). */
+  tflite: TfliteModel;
+}
+
+function actName(a: Activation | undefined): ActName {
+  switch (a ?? Activation.NONE) {
+    case Activation.NONE:
+      return 'linear';
+    case Activation.RELU:
+      return 'relu';
+    case Activation.RELU6:
+      return 'relu6';
+    default:
+      throw new Error(`tflite import: unsupported fused activation ${a}`);
+  }
+}
+
+function blockOf(weightName: string): { block: string; part: string } {
+  const m = /MobilenetV2\/(expanded_conv(?:_\d+)?|Conv_1|Conv|Logits)\/([A-Za-z0-9_]+)/.exec(weightName);
+  if (m) return { block: m[1]!, part: m[2]! };
+  if (/Logits/.test(weightName)) return { block: 'Logits', part: 'dense' };
+  return { block: 'misc', part: 'op' };
+}
+
+function biasScale(input: TfliteTensor, weight: TfliteTensor): Float32Array {
+  const si = input.quantization?.scale[0];
+  const sw = weight.quantization?.scale;
+  if (si === undefined || !sw) throw new Error(`tflite import: missing quantization for '${weight.name}'`);
+  return Float32Array.from(sw, (s) => si * s);
+}
+
+function transpose4(src: Float32Array, shape: number[], perm: number[]): { data: Float32Array; shape: number[] } {
+  const outShape = perm.map((p) => shape[p]!);
+  const inStrides = [shape[1]! * shape[2]! * shape[3]!, shape[2]! * shape[3]!, shape[3]!, 1];
+  const out = new Float32Array(src.length);
+  let o = 0;
+  const idx = [0, 0, 0, 0];
+  for (idx[0] = 0; idx[0] < outShape[0]!; idx[0]++)
+    for (idx[1] = 0; idx[1] < outShape[1]!; idx[1]++)
+      for (idx[2] = 0; idx[2] < outShape[2]!; idx[2]++)
+        for (idx[3] = 0; idx[3] < outShape[3]!; idx[3]++) {
+          let s = 0;
+          for (let k = 0; k < 4; k++) s += idx[k]! * inStrides[perm[k]!]!;
+          out[o++] = src[s]!;
+        }
+  return { data: out, shape: outShape };
+}
+
+/** Dequantizes a parsed TFLite model into a float graph. */
+export function toFloatGraph(model: TfliteModel): FloatGraph {
+  const T = model.tensors;
+  const nodes: GraphNode[] = [];
+  const used = new Set<string>();
+  const uniq = (n: string) => {
+    let name = n.replace(/[^A-Za-z0-9_]/g, '_');
+    let i = 1;
+    while (used.has(name)) name = `${n}_${++i}`;
+    used.add(name);
+    return name;
+  };
+  let embeddingTensor = -1;
+  let logitsTensor = -1;
+  let lastBlock = 'Conv';
+  for (const op of model.operators) {
+    const out = op.outputs[0]!;
+    switch (op.opcode) {
+      case BuiltinOp.CONV_2D:
+      case BuiltinOp.DEPTHWISE_CONV_2D: {
+        const [xi, wi, bi] = op.inputs as [number, number, number];
+        const w = T[wi]!;
+        const wf = dequantize(w);
+        const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(w.shape[w.shape.length - 1]!);
+        const c = op.conv!;
+        if (c.dilationH !== 1 || c.dilationW !== 1) throw new Error('tflite import: dilated convolutions are not supported');
+        const { block, part } = blockOf(w.name);
+        const isHead = block === 'Logits';
+        if (op.opcode === BuiltinOp.DEPTHWISE_CONV_2D) {
+          if ((c.depthMultiplier ?? 1) !== 1) throw new Error('tflite import: depth multiplier != 1 not supported');
+          const [, kh, kw, ch] = w.shape as [number, number, number, number];
+          nodes.push({
+            name: uniq(`${block}_${part}`),
+            block,
+            kind: 'dwconv',
+            inputs: [xi],
+            output: out,
+            kernel: wf, // [1,kh,kw,C] has the same memory order as [kh,kw,C,1]
+            kernelShape: [kh, kw, ch, 1],
+            bias,
+            strides: [c.strideH, c.strideW],
+            padding: c.padding === Padding.SAME ? 'same' : 'valid',
+            activation: actName(c.activation),
+          });
+        } else if (isHead && w.shape[1] === 1 && w.shape[2] === 1) {
+          // 1x1 conv classifier on the pooled map: a dense layer.
+          const [o, , , i] = w.shape as [number, number, number, number];
+          const tr = transpose4(wf, [o, 1, 1, i], [1, 2, 3, 0]);
+          nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: tr.data, kernelShape: [i, o], bias, activation: actName(c.activation) });
+          logitsTensor = out;
+        } else {
+          const tr = transpose4(wf, w.shape, [1, 2, 3, 0]);
+          nodes.push({
+            name: uniq(`${block}_${part}`),
+            block,
+            kind: 'conv',
+            inputs: [xi],
+            output: out,
+            kernel: tr.data,
+            kernelShape: tr.shape,
+            bias,
+            strides: [c.strideH, c.strideW],
+            padding: c.padding === Padding.SAME ? 'same' : 'valid',
+            activation: actName(c.activation),
+          });
+        }
+        lastBlock = block;
+        break;
+      }
+      case BuiltinOp.FULLY_CONNECTED: {
+        const [xi, wi, bi] = op.inputs as [number, number, number];
+        const w = T[wi]!;
+        const [o, i] = w.shape as [number, number];
+        const wf = dequantize(w);
+        const k = new Float32Array(i * o);
+        for (let r = 0; r < o; r++) for (let cc = 0; cc < i; cc++) k[cc * o + r] = wf[r * i + cc]!;
+        const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(o);
+        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation) });
+        logitsTensor = out;
+        lastBlock = 'Logits';
+        break;
+      }
+      case BuiltinOp.ADD:
+        nodes.push({ name: uniq(`${lastBlock}_add`), block: lastBlock, kind: 'add', inputs: op.inputs, output: out, activation: actName(op.activation) });
+        break;
+      case BuiltinOp.AVERAGE_POOL_2D: {
+        const p = op.pool!;
+        nodes.push({
+          name: uniq('pool'),
+          block: 'pool',
+          kind: 'avgpool',
+          inputs: [op.inputs[0]!],
+          output: out,
+          poolSize: [p.filterH, p.filterW],
+          strides: [p.strideH, p.strideW],
+          padding: p.padding === Padding.SAME ? 'same' : 'valid',
+          activation: actName(p.activation),
+        });
+        embeddingTensor = out;
+        lastBlock = 'pool';
+        break;
+      }
+      case BuiltinOp.RESHAPE:
+      case BuiltinOp.SQUEEZE:
+        nodes.push({ name: uniq('reshape'), block: lastBlock, kind: 'reshape', inputs: [op.inputs[0]!], output: out });
+        if (logitsTensor === op.inputs[0]) logitsTensor = out;
+        break;
+      case BuiltinOp.SOFTMAX:
+        nodes.push({ name: uniq('softmax'), block: 'softmax', kind: 'softmax', inputs: [op.inputs[0]!], output: out });
+        break;
+      default:
+        throw new Error(`tflite import: unsupported operator ${op.opName}`);
+    }
+  }
+  const inputTensor = model.inputs[0]!;
+  const inT = T[inputTensor]!;
+  if (!inT.quantization) throw new Error('tflite import: input tensor is not quantized; float inputs are not supported');
+  if (embeddingTensor < 0 || logitsTensor < 0) throw new Error('tflite import: graph has no average pool / classifier head');
+  const blocks: FloatGraph['blocks'] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const next = nodes[i + 1];
+    if (!next || next.block !== n.block) {
+      const sh = T[n.output]!.shape;
+      blocks.push({ name: n.block, output: n.output, channels: sh[sh.length - 1]! });
+    }
+  }
+  const logitsShape = T[logitsTensor]!.shape;
+  return {
+    nodes,
+    shapes: T.map((t) => t.shape),
+    inputTensor,
+    inputSize: [inT.shape[1]!, inT.shape[2]!],
+    inputScale: inT.quantization.scale[0]!,
+    inputZeroPoint: inT.quantization.zeroPoint[0] ?? 0,
+    embeddingTensor,
+    logitsTensor,
+    numOutputs: logitsShape[logitsShape.length - 1]!,
+    blocks,
+    tflite: model,
+  };
+}
+
+export function loadFloatGraph(bytes: Uint8Array): FloatGraph {
+  return toFloatGraph(parseTflite(bytes));
+}
+
+/** Names of the blocks that can serve as cut points, in order (Conv, expanded_conv, ..., Conv_1). */
+export function backboneBlocks(g: FloatGraph): string[] {
+  return g.blocks.filter((b) => b.name !== 'pool' && b.name !== 'Logits' && b.name !== 'softmax' && b.name !== 'misc').map((b) => b.name);
+}
+
+export type CutPoint = 'image' | 'embedding' | 'logits' | 'probs' | { block: string };
+
+function cutTensor(g: FloatGraph, c: CutPoint): number {
+  if (c === 'image') return g.inputTensor;
+  if (c === 'embedding') return g.embeddingTensor;
+  if (c === 'logits') return g.logitsTensor;
+  if (c === 'probs') return g.tflite.outputs[0]!;
+  const b = g.blocks.find((x) => x.name === c.block);
+  if (!b) throw new Error(`tflite import: unknown block '${c.block}' (known: ${g.blocks.map((x) => x.name).join(', ')})`);
+  return b.output;
+}
+
+export interface BuildOptions {
+  /** Where the model starts: the image (default) or the output of a block. */
+  from?: CutPoint;
+  /** Where it ends: a block output, the pooled embedding (default), the logits or the probabilities. */
+  to?: CutPoint;
+  /** Square input resolution in pixels (default: the graph's native one, 224). Pools become global pools. */
+  inputSize?: number;
+  trainable?: boolean;
+  /** Layer name prefix (lets two backbones live in one model). */
+  prefix?: string;
+  name?: string;
+}
+
+/** Spatial size of a block output for an input resolution (SAME padding: ceil division per stride). */
+function spatialAt(g: FloatGraph, tensor: number, inputSize: number): number {
+  // Walk strides from the input.
+  const size = new Map<number, number>([[g.inputTensor, inputSize]]);
+  for (const n of g.nodes) {
+    const s = size.get(n.inputs[0]!);
+    if (s === undefined) continue;
+    if (n.kind === 'conv' || n.kind === 'dwconv') {
+      const st = n.strides![0];
+      const k = n.kernelShape![0]!;
+      size.set(n.output, n.padding === 'same' ? Math.ceil(s / st) : Math.floor((s - k) / st) + 1);
+    } else if (n.kind === 'avgpool' || n.kind === 'dense') size.set(n.output, 1);
+    else size.set(n.output, s);
+    if (n.output === tensor) return size.get(tensor)!;
+  }
+  return size.get(tensor) ?? 1;
+}
+
+/** Applies the graph's nodes to symbolic tensors from `from` up to `to`; returns the output symbolic tensor. */
+export function applyGraph(
+  g: FloatGraph,
+  input: tfl.SymbolicTensor,
+  opts: { from?: CutPoint; to?: CutPoint; trainable?: boolean; prefix?: string },
+): tfl.SymbolicTensor {
+  const from = cutTensor(g, opts.from ?? 'image');
+  const to = cutTensor(g, opts.to ?? 'embedding');
+  const prefix = opts.prefix ?? '';
+  const trainable = opts.trainable ?? true;
+  const env = new Map<number, tfl.SymbolicTensor>();
+  let x = input;
+  if (from === g.inputTensor) {
+    // uint8 q = 255 * x; real = scale * (q - zp)
+    x = tfl.layers
+      .rescaling({ scale: 255 * g.inputScale, offset: -g.inputZeroPoint * g.inputScale, name: `${prefix}input_norm` })
+      .apply(x) as tfl.SymbolicTensor;
+  }
+  env.set(from, x);
+  if (from === to) return x;
+  for (const n of g.nodes) {
+    if (!n.inputs.every((i) => env.has(i))) continue;
+    if (env.has(n.output)) continue;
+    const ins = n.inputs.map((i) => env.get(i)!);
+    const name = prefix + n.name;
+    let y: tfl.SymbolicTensor;
+    switch (n.kind) {
+      case 'conv':
+        y = tfl.layers
+          .conv2d({
+            name,
+            filters: n.kernelShape![3]!,
+            kernelSize: [n.kernelShape![0]!, n.kernelShape![1]!],
+            strides: n.strides!,
+            padding: n.padding!,
+            activation: n.activation,
+            useBias: true,
+            trainable,
+            weights: [tf.tensor4d(n.kernel!, n.kernelShape as [number, number, number, number]), tf.tensor1d(n.bias!)],
+          })
+          .apply(ins[0]!) as tfl.SymbolicTensor;
+        break;
+      case 'dwconv':
+        y = tfl.layers
+          .depthwiseConv2d({
+            name,
+            kernelSize: [n.kernelShape![0]!, n.kernelShape![1]!],
+            strides: n.strides!,
+            padding: n.padding!,
+            activation: n.activation,
+            depthMultiplier: 1,
+            useBias: true,
+            trainable,
+            weights: [tf.tensor4d(n.kernel!, n.kernelShape as [number, number, number, number]), tf.tensor1d(n.bias!)],
+          })
+          .apply(ins[0]!) as tfl.SymbolicTensor;
+        break;
+      case 'add':
+        y = tfl.layers.add({ name }).apply(ins) as tfl.SymbolicTensor;
+        if (n.activation && n.activation !== 'linear') y = tfl.layers.activation({ activation: n.activation, name: `${name}_act` }).apply(y) as tfl.SymbolicTensor;
+        break;
+      case 'avgpool':
+        // The pool spans the whole final map at the native size; a global pool keeps that meaning at any input size.
+        y = tfl.layers.globalAveragePooling2d({ name }).apply(ins[0]!) as tfl.SymbolicTensor;
+        break;
+      case 'dense': {
+        let z = ins[0]!;
+        if (z.shape.length > 2) z = tfl.layers.flatten({ name: `${name}_flatten` }).apply(z) as tfl.SymbolicTensor;
+        y = tfl.layers
+          .dense({
+            name,
+            units: n.kernelShape![1]!,
+            activation: n.activation,
+            trainable,
+            weights: [tf.tensor2d(n.kernel!, n.kernelShape as [number, number]), tf.tensor1d(n.bias!)],
+          })
+          .apply(z) as tfl.SymbolicTensor;
+        break;
+      }
+      case 'reshape':
+        y = ins[0]!;
+        break;
+      case 'softmax':
+        y = tfl.layers.softmax({ name }).apply(ins[0]!) as tfl.SymbolicTensor;
+        break;
+    }
+    env.set(n.output, y);
+    if (n.output === to) return y;
+  }
+  if (!env.has(to)) throw new Error('tflite import: the requested end point is not reachable from the start point');
+  return env.get(to)!;
+}
+
+/** Builds a LayersModel between two cut points of the float graph. */
+export function buildLayersModel(g: FloatGraph, opts: BuildOptions = {}): tfl.LayersModel {
+  const res = opts.inputSize ?? g.inputSize[0];
+  const fromT = cutTensor(g, opts.from ?? 'image');
+  let shape: number[];
+  if (fromT === g.inputTensor) shape = [res, res, 3];
+  else {
+    const s = spatialAt(g, fromT, res);
+    const c = g.shapes[fromT]!;
+    shape = c.length === 4 ? [s, s, c[3]!] : [c[c.length - 1]!];
+  }
+  const input = tfl.input({ shape, name: `${opts.prefix ?? ''}input` });
+  const out = applyGraph(g, input, opts);
+  return tfl.model({ inputs: input, outputs: out, name: opts.name ?? 'mobilenetv2' });
+}
+
+/** Feature map shape [h, w, c] of a block output (or the embedding) at an input resolution. */
+export function cutShape(g: FloatGraph, c: CutPoint, inputSize: number): number[] {
+  const t = cutTensor(g, c);
+  const sh = g.shapes[t]!;
+  if (t === g.embeddingTensor || t === g.logitsTensor || sh.length !== 4) return [sh[sh.length - 1]!];
+  const s = spatialAt(g, t, inputSize);
+  return [s, s, sh[3]!];
+}
