@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../util/errors.js';
+import { evaluateCommand } from './evaluate-command.js';
+import { modelsCommand } from './models-command.js';
+import { predictCommand } from './predict-command.js';
+import { trainCommand } from './train-command.js';
+
+const program = new Command('plumage')
+  .description('plumage: train and run low-resolution bird species classifiers on a CPU (GPU via libtorch)')
+  .showHelpAfterError()
+  .exitOverride();
+program.addCommand(trainCommand());
+program.addCommand(evaluateCommand());
+program.addCommand(predictCommand());
+program.addCommand(modelsCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof UserError) {
+    console.error(`plumage: error: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  console.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import { augmentSchema } from '../augment/pipeline.js';
+import { trainConfigSchema, type TrainConfig } from '../train/config.js';
+import { runTraining } from '../train/run-training.js';
+import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
+import { parseInteger, parseNumber, parsePair } from './parse-number.js';
+
+const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
+
+/** Builds the train config: schema defaults <- config file <- CLI flags. */
+export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig {
+  const { config, ...rest } = flags;
+  const fromFile = typeof config === 'string' ? readConfigFile(config) : {};
+  const augment: Record<string, unknown> = {};
+  const top: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) {
+    if (AUGMENT_KEYS.includes(k)) augment[k] = v;
+    else top[k] = v;
+  }
+  const merged = mergeOptions(fromFile, top, Object.keys(augment).length ? { augment } : {});
+  return validateConfig(trainConfigSchema, merged, typeof config === 'string' ? `${config} + command line` : 'command line');
+}
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('train a classifier on a DACON folder (train.csv) or an ImageFolder; writes runs/<name>/ with checkpoints, metrics, report and submission')
+    .option('--config <file>', 'YAML or JSON file with any of these options (flags override it)')
+    .option('--data <dir>', 'DACON folder with train.csv (and test.csv), a labelled CSV, or an ImageFolder root (default ../shared/data/birds25)')
+    .option('--val-data <path>', 'labelled validation CSV/folder (default: stratified split of --data)')
+    .option('--val-fraction <f>', 'validation fraction of the stratified split (default 0.1)', parseNumber)
+    .option('--folds <k>', 'stratified k-fold: number of folds (0 = plain split)', parseInteger)
+    .option('--fold <i>', 'which fold is the validation set', parseInteger)
+    .option('--model <name>', 'architecture (see `plumage models list`; default resnet-mini)')
+    .option('--image-size <px>', 'input size in pixels (default: the architecture\'s)', parseInteger)
+    .option('--epochs <n>', 'maximum epochs (default 30)', parseInteger)
+    .option('--time-budget-min <m>', 'stop starting new epochs after this many minutes (0 = none)', parseNumber)
+    .option('--batch-size <n>', 'batch size (default 64)', parseInteger)
+    .option('--accumulate <n>', 'gradient accumulation steps (default 1)', parseInteger)
+    .option('--lr <lr>', 'peak learning rate for AdamW (default 2e-3)', parseNumber)
+    .option('--weight-decay <wd>', 'decoupled weight decay (default 0.05)', parseNumber)
+    .option('--scheduler <name>', 'cosine | plateau | constant (default cosine)')
+    .option('--warmup-epochs <n>', 'linear warmup epochs for cosine (default 1)', parseNumber)
+    .option('--min-lr <lr>', 'lr floor for cosine and plateau (default 1e-6)', parseNumber)
+    .option('--plateau-factor <f>', 'ReduceLROnPlateau factor (default 0.7)', parseNumber)
+    .option('--plateau-patience <n>', 'ReduceLROnPlateau patience in epochs (default 2)', parseInteger)
+    .option('--early-stop-patience <n>', 'early stopping patience on val macro F1 (default 10)', parseInteger)
+    .option('--early-stop-min-delta <d>', 'minimum F1 improvement that resets patience (default 0)', parseNumber)
+    .option('--label-smoothing <eps>', 'label smoothing (default 0.1)', parseNumber)
+    .option('--hflip', 'random horizontal flip (default on)')
+    .option('--no-hflip', 'disable random horizontal flip')
+    .option('--crop-scale <lo,hi>', 'random-resized-crop area range (default 0.6,1; 1,1 disables)', parsePair)
+    .option('--brightness <f>', 'ColorJitter brightness (default 0.2)', parseNumber)
+    .option('--contrast <f>', 'ColorJitter contrast (default 0.2)', parseNumber)
+    .option('--saturation <f>', 'ColorJitter saturation (default 0.2)', parseNumber)
+    .option('--cutmix <p>', 'probability of CutMix per batch, soft labels (default 0)', parseNumber)
+    .option('--cutmix-alpha <a>', 'CutMix Beta(a, a) (default 1)', parseNumber)
+    .option('--upscale-prob <p>', 'probability of drawing a view from the 256px copy (default 0)', parseNumber)
+    .option('--limit <n>', 'use at most n training images, stratified (0 = all)', parseInteger)
+    .option('--seed <n>', 'seed for split, shuffling, augmentation, dropout (default 42)', parseInteger)
+    .option('--backend <name>', 'auto | torch | wasm | cpu (default auto: torch when built, else wasm)')
+    .option('--name <name>', 'run folder name under --project (default train, train2, ...)')
+    .option('--project <dir>', 'folder holding runs (default runs)')
+    .option('--resume', 'continue the run --name from its last checkpoint')
+    .option('--exist-ok', 'reuse an existing run folder')
+    .option('--no-tta', 'no horizontal-flip test-time augmentation for the final report and submission')
+    .option('--no-predict-test', 'do not predict test.csv after training')
+    .action(async (flags: Record<string, unknown>) => {
+      const cfg = resolveTrainConfig(flags);
+      const s = await runTraining(cfg);
+      console.log(`val macro F1 ${s.valF1.toFixed(4)}  accuracy ${s.valAccuracy.toFixed(4)}  best epoch ${s.fit.bestEpoch}  (${s.wallSeconds.toFixed(0)} s, backend ${s.backend})`);
+      console.log(`run folder: ${s.runDir}`);
+    });
+}
