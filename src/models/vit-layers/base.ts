@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-export type LayerArgs = ConstructorParameters<typeof tfl.layers.Layer>[0];
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers.js';
+
+export type { LayerArgs };
 interface LayerVariable {
   read(): tf.Tensor;
 }
@@ -24,7 +27,7 @@ export const initializers = {
 export abstract class ParamLayer extends tfl.layers.Layer {
   private readonly params = new Map<string, LayerVariable>();
 
-  protected param(name: string, shape: number[], init: tfl.initializers.Initializer, trainable = true): void {
+  protected param(name: string, shape: number[], init: Initializer, trainable = true): void {
     this.params.set(name, this.addWeight(name, shape, 'float32', init, undefined, trainable) as unknown as LayerVariable);
   }
 
@@ -45,7 +48,7 @@ export abstract class ParamLayer extends tfl.layers.Layer {
   }
 
   /** Dense sub-module: `<prefix>.kernel` [in, out] and optional `<prefix>.bias` [out]. */
-  protected dense(prefix: string, inDim: number, outDim: number, bias: boolean, init: tfl.initializers.Initializer = initializers.trunc02()): void {
+  protected dense(prefix: string, inDim: number, outDim: number, bias: boolean, init: Initializer = initializers.trunc02()): void {
     this.param(`${prefix}.kernel`, [inDim, outDim], init);
     if (bias) this.param(`${prefix}.bias`, [outDim], initializers.zeros());
   }
