@@ -1,0 +1,153 @@
+import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { capturedKernel, fitDy, free, run, scatterStrided, type WasmBackendLike } from './util.js';
+
+type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
+interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  backend: WasmBackendLike;
+  attrs: NamedAttrMap;
+}
+
+function explicit(top: number, bottom: number, left: number, right: number): backend_util.ExplicitPadding {
+  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+}
+
+/** Forward conv on wasm (XNNPACK) with explicit padding. */
+export function conv(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, pad: backend_util.ExplicitPadding, strides: [number, number] = [1, 1], dilations: [number, number] = [1, 1]): TensorInfo {
+  return run(backend, 'Conv2D', { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined } as unknown as NamedAttrMap);
+}
+
+function delegate(name: string, args: KernelArgs): TensorInfo {
+  const k = capturedKernel(name);
+  if (!k) throw new Error(`plumage wasm kernels: ${name} with dataFormat NCHW is not supported`);
+  return k.kernelFunc(args as never) as TensorInfo;
+}
+
+/**
+ * dx of a conv2d as a forward conv: dy, zero-dilated by the strides and padded by (filter - 1 - pad), convolved
+ * (stride 1) with the spatially flipped filter whose in/out channels are swapped.
+ */
+export function conv2DBackpropInput(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { dy: dyIn, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: [number, number, number, number];
+  };
+  const fmt = backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
+  if (fmt !== 'channelsLast') return delegate('Conv2DBackpropInput', args);
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, fmt);
+  const { inHeight: H, inWidth: W, outHeight, outWidth, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
+  const pT = fH - 1 - padInfo.top;
+  const pL = fW - 1 - padInfo.left;
+  const Hd = (outHeight - 1) * sH + 1;
+  const Wd = (outWidth - 1) * sW + 1;
+  const pB = H + fH - 1 - Hd - pT;
+  const pR = W + fW - 1 - Wd - pL;
+  const dy = fitDy(backend, dyIn, outHeight, outWidth);
+
+  const flipped = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const ft = run(backend, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  free(backend, flipped);
+  try {
+    if (sH === 1 && sW === 1 && pT >= 0 && pB >= 0 && pL >= 0 && pR >= 0) {
+      return conv(backend, dy, ft, explicit(pT, pB, pL, pR));
+    }
+    const cropT = Math.max(0, -pT);
+    const cropB = Math.max(0, -pB);
+    const cropL = Math.max(0, -pL);
+    const cropR = Math.max(0, -pR);
+    const buf = scatterStrided(backend, dy, Hd - cropT - cropB, Wd - cropL - cropR, sH, sW, -cropT, -cropL);
+    try {
+      return conv(backend, buf, ft, explicit(Math.max(0, pT), Math.max(0, pB), Math.max(0, pL), Math.max(0, pR)));
+    } finally {
+      free(backend, buf);
+    }
+  } finally {
+    free(backend, ft, dy);
+  }
+}
+
+interface FilterAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/**
+ * dW of a conv2d as ONE forward conv with batch and channels swapped: x^T [inC, H, W, N] convolved with
+ * dy^T [outH, outW, N, outC] used as the filter, dilated by the stride, gives [inC, fH, fW, outC].
+ */
+export function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as FilterAttrs;
+  const fmt = backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
+  if (fmt !== 'channelsLast') throw new Error('plumage wasm Conv2DBackpropFilter: only NHWC is supported');
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+  const { inHeight: H, inWidth: W, inChannels, outChannels, outHeight, outWidth, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('plumage wasm Conv2DBackpropFilter: float32 only');
+  const Hd = (outHeight - 1) * sH + 1;
+  const Wd = (outWidth - 1) * sW + 1;
+  const bottom = Math.max(0, fH - 1 + Hd - H - padInfo.top);
+  const right = Math.max(0, fW - 1 + Wd - W - padInfo.left);
+  const xT = run(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] });
+  const dyT = run(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  const res = conv(backend, xT, dyT, explicit(padInfo.top, bottom, padInfo.left, right), [1, 1], [sH, sW]);
+  free(backend, xT, dyT);
+  let cropped = res;
+  if (res.shape[1] !== fH || res.shape[2] !== fW) {
+    cropped = run(backend, 'Slice', { x: res }, { begin: [0, 0, 0, 0], size: [inChannels, fH, fW, outChannels] });
+    free(backend, res);
+  }
+  const out = run(backend, 'Transpose', { x: cropped }, { perm: [1, 2, 0, 3] });
+  free(backend, cropped);
+  return out;
+}
+
+/**
+ * dW of a conv2d as im2col (JS row copies) + one wasm BatchMatMul: patches^T [fH*fW*inC, M] @ dy [M, outC].
+ * Kept for the benchmark comparison with the conv formulation.
+ */
+export function conv2DBackpropFilterIm2col(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as FilterAttrs;
+  const fmt = backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
+  const M = N * oH * oW;
+  const K = fH * fW * C;
+  const patches = backend.makeOutput([1, M, K], 'float32');
+  const p = backend.typedArrayFromHeap(patches) as Float32Array;
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  p.fill(0);
+  let m = 0;
+  for (let b = 0; b < N; b++) {
+    for (let oy = 0; oy < oH; oy++) {
+      for (let ox = 0; ox < oW; ox++, m++) {
+        const rowBase = m * K;
+        for (let i = 0; i < fH; i++) {
+          const iy = oy * sH - padInfo.top + i;
+          if (iy < 0 || iy >= H) continue;
+          const jStart = Math.max(0, padInfo.left - ox * sW);
+          const jEnd = Math.min(fW, W + padInfo.left - ox * sW);
+          if (jEnd <= jStart) continue;
+          const ix0 = ox * sW - padInfo.left + jStart;
+          const src = ((b * H + iy) * W + ix0) * C;
+          const len = (jEnd - jStart) * C;
+          p.set(xv.subarray(src, src + len), rowBase + (i * fW + jStart) * C);
+        }
+      }
+    }
+  }
+  const dy3 = { dataId: dy.dataId, shape: [1, M, dy.shape[3]!], dtype: dy.dtype };
+  const prod = run(backend, 'BatchMatMul', { a: patches, b: dy3 }, { transposeA: true, transposeB: false });
+  free(backend, patches);
+  return { ...prod, shape: filterShape };
+}

@@ -1,0 +1,174 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers tfjs's gradient functions (the tfjs-core node bundle does not)
+import { selectBackend } from '../../src/runtime/backend.js';
+import { WASM_TRAINING_KERNELS, capturedKernel } from '../../src/runtime/wasm/index.js';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [1, 2], [0, 1], [0, 0]]];
+const STRIDES = [1, 2];
+const KERNELS = [1, 3, 5];
+const BATCHES = [1, 3];
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** Runs fn on the given backend and returns the flattened result + shape. */
+function on(backend: string, fn: () => tf.Tensor): { values: Float32Array; shape: number[] } {
+  tf.setBackend(backend);
+  const t = tf.tidy(fn);
+  const values = t.dataSync() as Float32Array;
+  const shape = t.shape.slice();
+  t.dispose();
+  return { values: Float32Array.from(values), shape };
+}
+
+function assertClose(actual: { values: Float32Array; shape: number[] }, expected: { values: Float32Array; shape: number[] }, what: string, tol = 1e-4): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  let maxAbs = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < expected.values.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(expected.values[i]!));
+    const d = Math.abs(actual.values[i]! - expected.values[i]!);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+  }
+  const rel = maxDiff / Math.max(1, maxAbs);
+  assert.ok(rel < tol, `${what}: max rel error ${rel} (max |diff| ${maxDiff}, max |ref| ${maxAbs})`);
+}
+
+/** Compares a kernel run on wasm vs cpu and checks that the wasm run leaks no tensors. */
+function parity(what: string, build: () => tf.Tensor, tol = 1e-4): void {
+  const ref = on('cpu', build);
+  tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const got = on('wasm', build);
+  tf.setBackend('wasm');
+  assert.equal(tf.memory().numTensors, before, `${what}: tensor leak`);
+  assertClose(got, ref, what, tol);
+}
+
+function outSize(inSize: number, k: number, s: number, pad: Pad, dim: 1 | 2): number {
+  if (pad === 'same') return Math.ceil(inSize / s);
+  if (pad === 'valid') return Math.ceil((inSize - k + 1) / s);
+  const [a, b] = typeof pad === 'number' ? [pad, pad] : pad[dim];
+  return Math.floor((inSize + a + b - k) / s) + 1;
+}
+
+function padName(p: Pad): string {
+  return typeof p === 'string' ? p : JSON.stringify(p);
+}
+
+before(async () => {
+  await selectBackend('wasm');
+});
+
+describe('wasm training kernels: registration', () => {
+  test('all added kernels are registered on wasm and the stock Conv2DBackpropInput was replaced', () => {
+    for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
+    const stock = capturedKernel('Conv2DBackpropInput');
+    assert.ok(stock, 'stock kernel captured');
+    assert.notEqual(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc, stock!.kernelFunc);
+  });
+});
+
+describe('Conv2DBackpropInput / Conv2DBackpropFilter parity with cpu', () => {
+  const H = 7;
+  const W = 8;
+  const chans: [number, number][] = [[3, 4], [5, 2]];
+  for (const s of STRIDES)
+    for (const k of KERNELS)
+      for (const pad of PADS)
+        for (const n of BATCHES)
+          for (const [ci, co] of chans) {
+            if (typeof pad === 'number' && (pad > 0 && k === 1 && s === 2)) continue; // covered by the other pads
+            const oh = outSize(H, k, s, pad, 1);
+            const ow = outSize(W, k, s, pad, 2);
+            const name = `s${s} k${k} pad=${padName(pad)} n${n} c${ci}->${co}`;
+            const seed = s * 1000 + k * 100 + n * 10 + ci;
+            test(name, () => {
+              const xv = rand(n * H * W * ci, seed);
+              const fv = rand(k * k * ci * co, seed + 1);
+              const dyv = rand(n * oh * ow * co, seed + 2);
+              const attrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+              parity(`${name} dx`, () =>
+                tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, [n, oh, ow, co]), filter: tf.tensor4d(fv, [k, k, ci, co]) }, { ...attrs, inputShape: [n, H, W, ci] } as never) as tf.Tensor,
+              );
+              parity(`${name} dW`, () =>
+                tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [n, H, W, ci]), dy: tf.tensor4d(dyv, [n, oh, ow, co]) }, { ...attrs, filterShape: [k, k, ci, co] } as never) as tf.Tensor,
+              );
+            });
+          }
+  test('tf.grads of conv2d (stride 2, same) matches cpu for both x and filter', () => {
+    const xv = rand(2 * 9 * 9 * 3, 7);
+    const fv = rand(3 * 3 * 3 * 6, 8);
+    for (const which of [0, 1]) {
+      parity(`grad ${which}`, () => {
+        const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'))));
+        return g([tf.tensor4d(xv, [2, 9, 9, 3]), tf.tensor4d(fv, [3, 3, 3, 6])])[which]!;
+      });
+    }
+  });
+  test('conv2dTranspose (uses Conv2DBackpropInput) matches cpu', () => {
+    parity('conv2dTranspose', () => tf.conv2dTranspose(tf.tensor4d(rand(2 * 4 * 4 * 6, 3), [2, 4, 4, 6]), tf.tensor4d(rand(3 * 3 * 5 * 6, 4), [3, 3, 5, 6]), [2, 8, 8, 5], 2, 'same'));
+  });
+});
+
+describe('DepthwiseConv2dNative backprop parity with cpu', () => {
+  const H = 7;
+  const W = 8;
+  const chans: [number, number][] = [[3, 1], [4, 2]];
+  for (const s of STRIDES)
+    for (const k of KERNELS)
+      for (const pad of PADS)
+        for (const n of BATCHES)
+          for (const [c, m] of chans) {
+            const oh = outSize(H, k, s, pad, 1);
+            const ow = outSize(W, k, s, pad, 2);
+            const name = `s${s} k${k} pad=${padName(pad)} n${n} c${c} x${m}`;
+            const seed = 5 + s * 1000 + k * 100 + n * 10 + c;
+            test(name, () => {
+              const xv = rand(n * H * W * c, seed);
+              const fv = rand(k * k * c * m, seed + 1);
+              const dyv = rand(n * oh * ow * c * m, seed + 2);
+              const attrs = { strides: [s, s], pad, dilations: [1, 1], dimRoundingMode: undefined };
+              parity(`${name} dx`, () =>
+                tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor4d(dyv, [n, oh, ow, c * m]), filter: tf.tensor4d(fv, [k, k, c, m]) }, { ...attrs, inputShape: [n, H, W, c] } as never) as tf.Tensor,
+              );
+              parity(`${name} dW`, () =>
+                tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, [n, H, W, c]), dy: tf.tensor4d(dyv, [n, oh, ow, c * m]) }, { ...attrs, filterShape: [k, k, c, m] } as never) as tf.Tensor,
+              );
+            });
+          }
+  test('tf.grads of depthwiseConv2d (multiplier 2, stride 2) matches cpu', () => {
+    for (const which of [0, 1]) {
+      parity(`grad ${which}`, () => {
+        const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'))));
+        return g([tf.tensor4d(rand(3 * 9 * 9 * 4, 11), [3, 9, 9, 4]), tf.tensor4d(rand(3 * 3 * 4 * 2, 12), [3, 3, 4, 2])])[which]!;
+      });
+    }
+  });
+});
+
+describe('UnsortedSegmentSum parity with cpu', () => {
+  test('float32 rows, 1-D ids with a negative (dropped) id', () => {
+    const ids = [0, 2, 2, -1, 4, 0];
+    parity('float', () => tf.unsortedSegmentSum(tf.tensor2d(rand(6 * 5, 3), [6, 5]), tf.tensor1d(ids, 'int32'), 5));
+  });
+  test('int32 values and 1-D input', () => {
+    parity('int', () => tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4, 5], 'int32'), tf.tensor1d([1, 1, 0, 3, 1], 'int32'), 4));
+  });
+  test('gather gradient (uses UnsortedSegmentSum) matches cpu', () => {
+    parity('gather grad', () => tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.gather(x, tf.tensor1d([1, 3, 1, 0], 'int32')))))(tf.tensor2d(rand(4 * 3, 9), [4, 3])));
+  });
+});
