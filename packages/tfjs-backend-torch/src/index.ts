@@ -3,11 +3,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
 import { TorchBackend } from './backend.js';
-import { kernelNames, registerTorchKernels } from './kernels.js';
+import { BACKEND } from './names.js';
+import { kernelNames, profile, registerTorchKernels } from './kernels.js';
 import { type Native, addonPath, loadNative } from './native.js';
+import { installFusedGradients } from './gradients.js';
 
-export const BACKEND_NAME = 'torch';
-export { TorchBackend, kernelNames, addonPath };
+export const BACKEND_NAME = BACKEND;
+export { TorchBackend, kernelNames, addonPath, profile };
 
 /** null when the addon loaded and the backend is registered; otherwise the reason it is unavailable. */
 export let loadError: Error | null = null;
@@ -37,7 +39,16 @@ function init(): void {
   native = n;
   if (tf.findBackend(BACKEND_NAME) == null) {
     registerTorchKernels(BACKEND_NAME);
-    tf.registerBackend(BACKEND_NAME, () => new TorchBackend(n, device), 1);
+    tf.registerBackend(
+      BACKEND_NAME,
+      () => {
+        // At backend creation tfjs's gradients are registered (tfjs-layers / register_all_gradients imported).
+        if (process.env.PLUMAGE_TORCH_FUSED_GRADS !== '0') installFusedGradients();
+        return new TorchBackend(n, device);
+      },
+      1,
+    );
+    if (process.env.PLUMAGE_TORCH_FUSED_GRADS !== '0') installFusedGradients();
   }
 }
 

@@ -34,6 +34,9 @@ const BOOL = ST.bool;
 const CHANNELS_LAST_MF = 2; // c10::MemoryFormat::ChannelsLast
 
 export const kernelNames: string[] = [];
+/** Per-kernel wall time (ms) and call counts, collected when PLUMAGE_TORCH_PROFILE=1. */
+export const profile = new Map<string, { ms: number; calls: number }>();
+const profiling = process.env.PLUMAGE_TORCH_PROFILE === '1';
 const impls = new Map<string, { impl: Impl; dtype?: (ctx: Ctx) => DataType }>();
 
 function def(name: string, impl: Impl, dtype?: (ctx: Ctx) => DataType): void {
@@ -61,10 +64,18 @@ export function registerTorchKernels(backendName: string): void {
           },
           info: (n) => inputs[n]!,
         };
+        const t0 = profiling ? performance.now() : 0;
         const result = a.scope(() => impl(ctx));
         const want = dtype?.(ctx);
         const wrap = (h: Handle) => b.adopt(inputHandles.has(h) ? b.native.dup(h) : h, want);
-        return Array.isArray(result) ? result.map(wrap) : wrap(result);
+        const out = Array.isArray(result) ? result.map(wrap) : wrap(result);
+        if (profiling) {
+          const p = profile.get(kernelName) ?? { ms: 0, calls: 0 };
+          p.ms += performance.now() - t0;
+          p.calls++;
+          profile.set(kernelName, p);
+        }
+        return out;
       },
     };
     registerKernel(config);
@@ -808,6 +819,34 @@ def('ResizeNearestNeighborGrad', (c) => {
   let g = a.t('index_add', a.t('zeros', [n, oh, iw, ch], FLOAT, null, a.dev), 2, a.from(resizeAxis(iw, ow, ac, hp).nearest, [ow], INT), c.h('dy'));
   g = a.t('index_add', a.t('zeros', [n, ih, iw, ch], FLOAT, null, a.dev), 1, a.from(resizeAxis(ih, oh, ac, hp).nearest, [oh], INT), g);
   return g;
+}, () => 'float32');
+
+// ---------------------------------------------------------------- fused gradient kernels (see gradients.ts)
+def('TorchReluGrad', (c) => c.a.t('threshold_backward', c.h('dy'), c.h('x'), 0), () => 'float32');
+// tfjs passes the gradient for 0 <= x <= 6 (inclusive); hardtanh_backward blocks x <= min or x >= max.
+def('TorchRelu6Grad', (c) => c.a.t('hardtanh_backward', c.h('dy'), c.h('x'), -1.401298464324817e-45, 6.000000476837158), () => 'float32');
+def('TorchSquareGrad', (c) => c.a.t('addcmul', scalarT(c.a, 0, FLOAT), c.h('dy'), c.h('x'), 2), () => 'float32');
+def('TorchReduceGrad', (c) => {
+  const { a } = c;
+  const xi = c.info('x');
+  const axes = parseAxes(c.attrs.axis, xi.shape);
+  const keep = xi.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  let dy = reshape(a, c.h('dy'), keep);
+  if (c.attrs.mean) dy = a.t('div.Scalar', dy, axes.reduce((n, ax) => n * xi.shape[ax]!, 1));
+  return a.t('expand', dy, xi.shape);
+}, () => 'float32');
+def('TorchBatchNormGrad', (c) => {
+  const { a } = c;
+  const eps = c.attrs.varianceEpsilon as number;
+  const scale = c.inputs.scale ? c.h('scale') : null;
+  const x = nhwcToNchw(a, c.h('x'));
+  const dy = nhwcToNchw(a, c.h('dy'));
+  const [dxN, dscale, doffset] = a.ts('native_batch_norm_backward', dy, x, scale, c.h('mean'), c.h('variance'), null, null, false, eps, [true, true, true]);
+  const invstd = a.t('rsqrt', a.t('add.Scalar', c.h('variance'), eps));
+  const s = scale ?? a.t('ones_like', invstd);
+  const dmean = a.t('neg', a.t('mul.Tensor', a.t('mul.Tensor', doffset, s), invstd));
+  const dvar = a.t('mul.Scalar', a.t('mul.Tensor', a.t('mul.Tensor', dscale, s), a.t('square', invstd)), -0.5);
+  return [nchwToNhwc(a, dxN!), dmean, dvar, dscale!, doffset!];
 }, () => 'float32');
 
 export { LONG, FLOAT, INT, BOOL, CHANNELS_LAST_MF };

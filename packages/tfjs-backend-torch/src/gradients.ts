@@ -1,0 +1,55 @@
+// Fused gradients for the torch backend. tfjs composes several gradients (batch-norm, relu, relu6,
+// square, mean, sum) from generic ops, which costs many passes over large activations. While the
+// active backend is 'torch', these gradient functions call single ATen kernels instead; on any other
+// backend they defer to tfjs's original gradient, so behaviour elsewhere is unchanged.
+import { type GradConfig, type NamedAttrMap, type Tensor, engine, getBackend, getGradient } from '@tensorflow/tfjs-core';
+import { BACKEND } from './names.js';
+
+type Grads = { [name: string]: () => Tensor };
+type Fast = (dy: Tensor, saved: Tensor[], attrs: NamedAttrMap) => Grads | null;
+
+const run = (name: string, inputs: Record<string, Tensor>, attrs: NamedAttrMap = {}) =>
+  engine().runKernel(name, inputs as never, attrs) as Tensor | Tensor[];
+
+const fast: Record<string, Fast> = {
+  Relu: (dy, [x]) => (x!.dtype === 'float32' ? { x: () => run('TorchReluGrad', { dy, x: x! }) as Tensor } : null),
+  Relu6: (dy, [x]) => (x!.dtype === 'float32' ? { x: () => run('TorchRelu6Grad', { dy, x: x! }) as Tensor } : null),
+  Square: (dy, [x]) => (x!.dtype === 'float32' ? { x: () => run('TorchSquareGrad', { dy, x: x! }) as Tensor } : null),
+  Mean: (dy, [x], attrs) => (x!.dtype === 'float32' ? { x: () => run('TorchReduceGrad', { dy, x: x! }, { axis: attrs.axis, mean: true }) as Tensor } : null),
+  Sum: (dy, [x], attrs) => (x!.dtype === 'float32' ? { x: () => run('TorchReduceGrad', { dy, x: x! }, { axis: attrs.axis, mean: false }) as Tensor } : null),
+  FusedBatchNorm: (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved as [Tensor, Tensor, Tensor, Tensor | undefined];
+    const c = x.shape[x.rank - 1];
+    const rank1 = (t: Tensor | undefined) => t == null || (t.rank === 1 && t.shape[0] === c);
+    if (x.rank !== 4 || x.dtype !== 'float32' || !rank1(mean) || !rank1(variance) || !rank1(scale)) return null;
+    const inputs: Record<string, Tensor> = { dy, x, mean, variance };
+    if (scale) inputs.scale = scale;
+    const [dx, dmean, dvar, dscale, doffset] = run('TorchBatchNormGrad', inputs, { varianceEpsilon: attrs.varianceEpsilon }) as Tensor[];
+    return { x: () => dx!, mean: () => dmean!, variance: () => dvar!, scale: () => dscale!, offset: () => doffset! };
+  },
+};
+
+let installed = false;
+
+/** Wraps tfjs's registered gradients with torch fast paths (idempotent). */
+export function installFusedGradients(): void {
+  if (installed) return;
+  const registry = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals?.get('gradRegistry') as Map<string, GradConfig> | undefined;
+  if (!registry) return;
+  if (!getGradient('FusedBatchNorm')) return; // tfjs gradients not registered yet; retried at backend creation
+  for (const [kernelName, f] of Object.entries(fast)) {
+    const orig = getGradient(kernelName);
+    if (!orig) continue;
+    registry.set(kernelName, {
+      ...orig,
+      gradFunc: (dy, saved, attrs) => {
+        if (getBackend() === BACKEND && !Array.isArray(dy)) {
+          const g = f(dy, saved, attrs);
+          if (g) return g;
+        }
+        return orig.gradFunc(dy, saved, attrs);
+      },
+    });
+  }
+  installed = true;
+}
