@@ -15,6 +15,8 @@ export interface ResNetConfig {
 }
 
 export const resnetConfigs = {
+  /** Very small: unit tests and quick smoke runs. */
+  'resnet-tiny': { widths: [8, 16, 32, 64], depths: [1, 1, 1, 1], stemWidth: 8, inputSize: 32, numClasses: 25, dropout: 0.1 },
   /** The reference configuration used by bench:speed and the default baseline. */
   'resnet-mini': { widths: [32, 64, 128, 256], depths: [1, 1, 1, 1], stemWidth: 32, inputSize: 64, numClasses: 25, dropout: 0.2 },
   'resnet-small': { widths: [48, 96, 192, 384], depths: [2, 2, 2, 2], stemWidth: 32, inputSize: 64, numClasses: 25, dropout: 0.2 },

@@ -70,7 +70,7 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; int
   const full = loadLabelledDataset(cfg.data);
   let { train, val } = splitData(full, cfg);
   if (cfg.limit > 0 && cfg.limit < train.samples.length) {
-    const keep = stratifiedSplit(labelsOf(train), 1 - cfg.limit / train.samples.length, cfg.seed).val;
+    const keep = stratifiedSplit(labelsOf(train), cfg.limit / train.samples.length, cfg.seed).val;
     train = subset(train, keep);
   }
   if (train.samples.length === 0) throw new UserError(`--data: ${cfg.data} has no training images after the split`);
