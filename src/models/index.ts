@@ -1,5 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { beitPresets, buildBeit } from './beit.js';
 import { buildResNet, resnetConfigs } from './resnet.js';
+import { buildSwinv2, swinv2Presets } from './swinv2.js';
 
 /**
  * Architecture registry: every trainable model plumage knows, by name.
@@ -34,5 +36,23 @@ for (const [name, cfg] of Object.entries(resnetConfigs)) {
     description: `ResNet-style CNN, stages ${cfg.widths.join('/')}, depths ${cfg.depths.join('/')}`,
     inputSize: cfg.inputSize,
     build: ({ numClasses, inputSize }) => buildResNet({ ...cfg, numClasses, inputSize: inputSize ?? cfg.inputSize }),
+  });
+}
+
+for (const [name, p] of Object.entries(swinv2Presets)) {
+  const c = p.config;
+  registerArchitecture(name, {
+    description: `SwinV2 (HF-compatible), patch ${c.patch_size}, window ${c.window_size}, dim ${c.embed_dim}, depths ${c.depths.join('/')}${'hub' in p ? `; weights: ${p.hub.repo}` : ''}`,
+    inputSize: c.image_size,
+    build: ({ numClasses, inputSize }) => buildSwinv2(c, { numClasses, inputSize, normalize: p.normalize }),
+  });
+}
+
+for (const [name, p] of Object.entries(beitPresets)) {
+  const c = p.config;
+  registerArchitecture(name, {
+    description: `BEiT (HF-compatible), patch ${c.patch_size}, hidden ${c.hidden_size}, depth ${c.num_hidden_layers}${'hub' in p ? `; weights: ${p.hub.repo}` : ''}`,
+    inputSize: c.image_size,
+    build: ({ numClasses, inputSize }) => buildBeit(c, { numClasses, inputSize, normalize: p.normalize }),
   });
 }
