@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers tfjs's gradient functions (the tfjs-core node bundle does not)
 import { selectBackend } from '../../src/runtime/backend.js';
 import { WASM_TRAINING_KERNELS, capturedKernel } from '../../src/runtime/wasm/index.js';
+import { SUBPIXEL } from '../../src/runtime/wasm/conv2d.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [1, 2], [0, 1], [0, 0]]];
@@ -122,6 +123,31 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter parity with cpu', () => {
   test('conv2dTranspose (uses Conv2DBackpropInput) matches cpu', () => {
     parity('conv2dTranspose', () => tf.conv2dTranspose(tf.tensor4d(rand(2 * 4 * 4 * 6, 3), [2, 4, 4, 6]), tf.tensor4d(rand(3 * 3 * 5 * 6, 4), [3, 3, 5, 6]), [2, 8, 8, 5], 2, 'same'));
   });
+});
+
+describe('Conv2DBackpropInput strided formulations (sub-pixel phases and zero-insertion) vs cpu', () => {
+  const H = 9;
+  const W = 10;
+  for (const subpixel of [true, false])
+    for (const s of [2, 3])
+      for (const k of [1, 2, 3, 4, 5])
+        for (const pad of PADS) {
+          const name = `${subpixel ? 'phases' : 'zero-insert'} s${s} k${k} pad=${padName(pad)}`;
+          test(name, () => {
+            const oh = outSize(H, k, s, pad, 1);
+            const ow = outSize(W, k, s, pad, 2);
+            const fv = rand(k * k * 3 * 2, k + s);
+            const dyv = rand(2 * oh * ow * 2, 7 * k + s);
+            SUBPIXEL.enabled = subpixel;
+            try {
+              parity(name, () =>
+                tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, [2, oh, ow, 2]), filter: tf.tensor4d(fv, [k, k, 3, 2]) }, { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: [2, H, W, 3] } as never) as tf.Tensor,
+              );
+            } finally {
+              SUBPIXEL.enabled = true;
+            }
+          });
+        }
 });
 
 describe('DepthwiseConv2dNative backprop parity with cpu', () => {

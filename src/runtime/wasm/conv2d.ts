@@ -1,5 +1,5 @@
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { capturedKernel, fitDy, free, run, scatterStrided, type WasmBackendLike } from './util.js';
+import { capturedKernel, fitDy, flipSpatial, free, run, scatterStrided, transposedConvByPhases, type WasmBackendLike } from './util.js';
 
 type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
 interface KernelArgs {
@@ -49,13 +49,20 @@ export function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const pR = W + fW - 1 - Wd - pL;
   const dy = fitDy(backend, dyIn, outHeight, outWidth);
 
-  const flipped = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
-  const ft = run(backend, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
-  free(backend, flipped);
+  const transposed = run(backend, 'Transpose', { x: filter }, { perm: [0, 1, 3, 2] });
   try {
     if (sH === 1 && sW === 1 && pT >= 0 && pB >= 0 && pL >= 0 && pR >= 0) {
-      return conv(backend, dy, ft, explicit(pT, pB, pL, pR));
+      const ft = flipSpatial(backend, transposed);
+      try {
+        return conv(backend, dy, ft, explicit(pT, pB, pL, pR));
+      } finally {
+        free(backend, ft);
+      }
     }
+    if (SUBPIXEL.enabled) {
+      return transposedConvByPhases(backend, dy, transposed, { H, W, fH, fW, sH, sW, padTop: padInfo.top, padLeft: padInfo.left }, (a, f, p) => conv(backend, a, f, p));
+    }
+    const ft = flipSpatial(backend, transposed);
     const cropT = Math.max(0, -pT);
     const cropB = Math.max(0, -pB);
     const cropL = Math.max(0, -pL);
@@ -64,12 +71,17 @@ export function conv2DBackpropInput(args: KernelArgs): TensorInfo {
     try {
       return conv(backend, buf, ft, explicit(Math.max(0, pT), Math.max(0, pB), Math.max(0, pL), Math.max(0, pR)));
     } finally {
-      free(backend, buf);
+      free(backend, buf, ft);
     }
   } finally {
-    free(backend, ft, dy);
+    free(backend, transposed, dy);
   }
 }
+
+/**
+ * Strided dx: sub-pixel phases (default) or one conv over the zero-inserted dy (kept for tests/benchmarks).
+ */
+export const SUBPIXEL = { enabled: true };
 
 interface FilterAttrs {
   strides: [number, number] | number;

@@ -1,5 +1,5 @@
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { fitDy, free, reshape, run, scatterStrided, type WasmBackendLike } from './util.js';
+import { fitDy, flipSpatial, free, reshape, run, transposedConvByPhases, type WasmBackendLike } from './util.js';
 
 type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
 interface KernelArgs {
@@ -28,8 +28,8 @@ function checkDilations(d: [number, number] | number | undefined, what: string):
 }
 
 /**
- * dx of a depthwise conv: a depthwise forward conv (multiplier 1 over C*mult channels) of the zero-dilated, padded dy
- * with the flipped filter, then a sum over the multiplier axis.
+ * dx of a depthwise conv: a depthwise forward conv (multiplier 1 over C*mult channels) of the padded dy with the
+ * flipped filter (for strides > 1 one such conv per sub-pixel phase), then a sum over the multiplier axis.
  */
 export function depthwiseConv2dNativeBackpropInput(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -47,22 +47,18 @@ export function depthwiseConv2dNativeBackpropInput(args: KernelArgs): TensorInfo
   const pR = W + fW - 1 - Wd - pL;
   const dy = fitDy(backend, dyIn, outHeight, outWidth);
 
-  const flipped = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
-  const f = reshape(backend, flipped, [fH, fW, C * mult, 1]);
-  free(backend, flipped);
   let full: TensorInfo;
   if (sH === 1 && sW === 1 && pT >= 0 && pB >= 0 && pL >= 0 && pR >= 0) {
+    const flipped = flipSpatial(backend, filter);
+    const f = reshape(backend, flipped, [fH, fW, C * mult, 1]);
     full = dwconv(backend, dy, f, explicit(pT, pB, pL, pR));
+    free(backend, flipped, f);
   } else {
-    const cropT = Math.max(0, -pT);
-    const cropB = Math.max(0, -pB);
-    const cropL = Math.max(0, -pL);
-    const cropR = Math.max(0, -pR);
-    const buf = scatterStrided(backend, dy, Hd - cropT - cropB, Wd - cropL - cropR, sH, sW, -cropT, -cropL);
-    full = dwconv(backend, buf, f, explicit(Math.max(0, pT), Math.max(0, pB), Math.max(0, pL), Math.max(0, pR)));
-    free(backend, buf);
+    const taps = reshape(backend, filter, [fH, fW, C * mult, 1]);
+    full = transposedConvByPhases(backend, dy, taps, { H, W, fH, fW, sH, sW, padTop: padInfo.top, padLeft: padInfo.left }, (a, f, p) => dwconv(backend, a, f, p), C * mult);
+    free(backend, taps);
   }
-  free(backend, f, dy);
+  free(backend, dy);
   if (mult === 1) return full;
   const r = reshape(backend, full, [N, H, W, C, mult]);
   free(backend, full);

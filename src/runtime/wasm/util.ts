@@ -101,3 +101,119 @@ export function fitDy(backend: WasmBackendLike, dy: TensorInfo, outH: number, ou
   if (h < outH || w < outW) throw new Error(`plumage wasm kernels: dy ${dy.shape} is smaller than the expected [${n}, ${outH}, ${outW}, ${c}]`);
   return run(backend, 'Slice', { x: dy }, { begin: [0, 0, 0, 0], size: [n, outH, outW, c] });
 }
+
+/**
+ * Flips a [fH, fW, ...] filter spatially (out[i, j] = in[fH-1-i, fW-1-j]). Each tap is one contiguous block, so this
+ * is fH*fW block copies; the stock wasm Reverse kernel is an element-wise loop and far slower on large filters.
+ */
+export function flipSpatial(backend: WasmBackendLike, f: TensorInfo): TensorInfo {
+  const [fH, fW] = f.shape as [number, number];
+  const block = util.sizeFromShape(f.shape.slice(2));
+  const out = backend.makeOutput(f.shape.slice(), f.dtype);
+  const o = backend.typedArrayFromHeap(out);
+  const s = backend.typedArrayFromHeap(f);
+  for (let i = 0; i < fH; i++) {
+    for (let j = 0; j < fW; j++) {
+      const src = ((fH - 1 - i) * fW + (fW - 1 - j)) * block;
+      o.set(s.subarray(src, src + block), (i * fW + j) * block);
+    }
+  }
+  return out;
+}
+
+export interface TransposedGeometry {
+  /** dx spatial size. */
+  H: number;
+  W: number;
+  fH: number;
+  fW: number;
+  sH: number;
+  sW: number;
+  /** The forward conv's top/left padding. */
+  padTop: number;
+  padLeft: number;
+}
+
+/**
+ * A strided transposed convolution (the dx of a conv with stride > 1) as sH*sW stride-1 forward convs, one per output
+ * phase (sub-pixel decomposition): dx[h] = sum_t dy[q - t] * W[r + sH*t] with h + padTop = q*sH + r, so the rows of
+ * one phase r only receive the taps r, r + sH, ...; each phase is a forward conv of dy with that (flipped) sub-filter,
+ * scattered into dx. Unlike zero-inserting dy, no multiply-by-zero work is done.
+ *
+ * @param dy [N, oH, oW, Cin]
+ * @param taps the filter in forward-conv layout for dy -> dx, NOT flipped: [fH, fW, Cin, Cout]
+ * @param conv runs a stride-1 forward conv with explicit [[0,0],[t,b],[l,r],[0,0]] padding
+ * @param outChannels channels of conv's output (Cout for a conv; Cin for a depthwise conv with [fH, fW, Cin, 1] taps)
+ * @returns dx [N, H, W, outChannels]
+ */
+export function transposedConvByPhases(
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  taps: TensorInfo,
+  g: TransposedGeometry,
+  conv: (x: TensorInfo, f: TensorInfo, pad: [[number, number], [number, number], [number, number], [number, number]]) => TensorInfo,
+  outChannels?: number,
+): TensorInfo {
+  const [n, oH, oW] = dy.shape as [number, number, number, number];
+  const [, , cin, tapOut] = taps.shape as [number, number, number, number];
+  const block = cin * tapOut;
+  const cout = outChannels ?? tapOut;
+  const pT = g.padTop;
+  const pL = g.padLeft;
+  const out = backend.makeOutput([n, g.H, g.W, cout], 'float32');
+  backend.typedArrayFromHeap(out).fill(0);
+  const axis = (r: number, f: number, s: number, p: number, size: number, inSize: number) => {
+    const T = r < f ? Math.ceil((f - r) / s) : 0;
+    const qmin = Math.ceil((p - r) / s);
+    const qmax = Math.floor((size - 1 + p - r) / s);
+    const padA = Math.max(0, T - 1 - qmin);
+    let padB = Math.max(0, qmax + 1 - inSize);
+    if (inSize + padA + padB - T + 1 < 1) padB = T - inSize - padA; // keep the conv valid; extra rows are dropped
+    const rows = inSize + padA + padB - T + 1;
+    return { T, qmin, qmax, padA, padB, rows };
+  };
+  for (let rh = 0; rh < g.sH; rh++) {
+    const ah = axis(rh, g.fH, g.sH, pT, g.H, oH);
+    if (ah.T === 0 || ah.qmax < ah.qmin) continue;
+    for (let rw = 0; rw < g.sW; rw++) {
+      const aw = axis(rw, g.fW, g.sW, pL, g.W, oW);
+      if (aw.T === 0 || aw.qmax < aw.qmin) continue;
+      // Flipped sub-filter: sub[u, v] = taps[rh + sH*(Th-1-u), rw + sW*(Tw-1-v)].
+      const sub = backend.makeOutput([ah.T, aw.T, cin, tapOut], 'float32');
+      {
+        const sv = backend.typedArrayFromHeap(sub);
+        const tv = backend.typedArrayFromHeap(taps);
+        for (let u = 0; u < ah.T; u++) {
+          for (let v = 0; v < aw.T; v++) {
+            const i = rh + g.sH * (ah.T - 1 - u);
+            const j = rw + g.sW * (aw.T - 1 - v);
+            const src = (i * g.fW + j) * block;
+            sv.set(tv.subarray(src, src + block), (u * aw.T + v) * block);
+          }
+        }
+      }
+      const part = conv(dy, sub, [[0, 0], [ah.padA, ah.padB], [aw.padA, aw.padB], [0, 0]]);
+      backend.disposeData(sub.dataId);
+      const pv = backend.typedArrayFromHeap(part);
+      const ov = backend.typedArrayFromHeap(out);
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < ah.rows; y++) {
+          const q = y - ah.padA + ah.T - 1;
+          if (q < ah.qmin || q > ah.qmax) continue;
+          const h = q * g.sH + rh - pT;
+          const srcRow = (b * ah.rows + y) * aw.rows;
+          const dstRow = (b * g.H + h) * g.W;
+          for (let x = 0; x < aw.rows; x++) {
+            const qw = x - aw.padA + aw.T - 1;
+            if (qw < aw.qmin || qw > aw.qmax) continue;
+            const w = qw * g.sW + rw - pL;
+            const si = (srcRow + x) * cout;
+            ov.set(pv.subarray(si, si + cout), (dstRow + w) * cout);
+          }
+        }
+      }
+      backend.disposeData(part.dataId);
+    }
+  }
+  return out;
+}
