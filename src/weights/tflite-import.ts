@@ -409,3 +409,101 @@ export function cutShape(g: FloatGraph, c: CutPoint, inputSize: number): number[
   const s = spatialAt(g, t, inputSize);
   return [s, s, sh[3]!];
 }
+
+/**
+ * A frozen, inference-only forward pass over the float graph using fused tfjs ops directly (conv + bias + relu6 in
+ * one kernel), faster than the LayersModel for embedding extraction. Same cut points as buildLayersModel.
+ */
+export class FrozenForward {
+  private readonly weights = new Map<string, { k: tf.Tensor; b: tf.Tensor }>();
+  private readonly from: number;
+  private readonly to: number;
+  private readonly clamp: boolean;
+  constructor(
+    readonly graph: FloatGraph,
+    opts: { from?: CutPoint; to?: CutPoint; clampToQuantRange?: boolean } = {},
+  ) {
+    this.clamp = opts.clampToQuantRange ?? false;
+    this.from = cutTensor(graph, opts.from ?? 'image');
+    this.to = cutTensor(graph, opts.to ?? 'embedding');
+    for (const n of graph.nodes) {
+      if (n.kernel && n.bias) {
+        const k = n.kind === 'dense' ? tf.tensor2d(n.kernel, n.kernelShape as [number, number]) : tf.tensor4d(n.kernel, n.kernelShape as [number, number, number, number]);
+        this.weights.set(n.name, { k, b: tf.tensor1d(n.bias) });
+      }
+    }
+  }
+
+  /** x: float32 [N,H,W,3] in [0,1] (or a cut tensor when `from` is a block). */
+  apply(x: tf.Tensor4D | tf.Tensor2D): tf.Tensor {
+    const g = this.graph;
+    return tf.tidy(() => {
+      const env = new Map<number, tf.Tensor>();
+      let input: tf.Tensor = x;
+      if (this.from === g.inputTensor) input = tf.add(tf.mul(x, 255 * g.inputScale), -g.inputZeroPoint * g.inputScale);
+      env.set(this.from, input);
+      if (this.from === this.to) return input;
+      for (const n of g.nodes) {
+        if (env.has(n.output) || !n.inputs.every((i) => env.has(i))) continue;
+        const ins = n.inputs.map((i) => env.get(i)!);
+        const act = n.activation === 'linear' ? 'linear' : n.activation;
+        let y: tf.Tensor;
+        switch (n.kind) {
+          case 'conv': {
+            const w = this.weights.get(n.name)!;
+            y = tf.fused.conv2d({ x: ins[0] as tf.Tensor4D, filter: w.k as tf.Tensor4D, strides: n.strides!, pad: n.padding!, bias: w.b, activation: act });
+            break;
+          }
+          case 'dwconv': {
+            const w = this.weights.get(n.name)!;
+            y = tf.fused.depthwiseConv2d({ x: ins[0] as tf.Tensor4D, filter: w.k as tf.Tensor4D, strides: n.strides!, pad: n.padding!, bias: w.b, activation: act });
+            break;
+          }
+          case 'add':
+            y = tf.add(ins[0]!, ins[1]!);
+            if (act === 'relu6') y = tf.relu6(y);
+            else if (act === 'relu') y = tf.relu(y);
+            break;
+          case 'avgpool':
+            y = tf.mean(ins[0]!, [1, 2]);
+            break;
+          case 'dense': {
+            const w = this.weights.get(n.name)!;
+            const z = ins[0]!.rank > 2 ? tf.reshape(ins[0]!, [ins[0]!.shape[0]!, -1]) : ins[0]!;
+            y = tf.fused.matMul({ a: z as tf.Tensor2D, b: w.k as tf.Tensor2D, bias: w.b, activation: act });
+            break;
+          }
+          case 'reshape':
+            y = ins[0]!;
+            break;
+          case 'softmax':
+            y = tf.softmax(ins[0]!);
+            break;
+        }
+        if (this.clamp && n.kind !== 'softmax' && n.kind !== 'reshape') {
+          const r = quantRange(g, n.output);
+          if (r) y = tf.clipByValue(y, r[0], r[1]);
+        }
+        env.set(n.output, y);
+        if (n.output === this.to) return y;
+      }
+      throw new Error('FrozenForward: end point not reached');
+    });
+  }
+
+  dispose(): void {
+    for (const w of this.weights.values()) {
+      w.k.dispose();
+      w.b.dispose();
+    }
+    this.weights.clear();
+  }
+}
+
+/** Real-valued range [scale*(0-zp), scale*(255-zp)] a uint8 tensor can represent, or null. */
+export function quantRange(g: FloatGraph, tensor: number): [number, number] | null {
+  const q = g.tflite.tensors[tensor]?.quantization;
+  if (!q || q.scale.length !== 1) return null;
+  const zp = q.zeroPoint[0] ?? 0;
+  return [q.scale[0]! * (0 - zp), q.scale[0]! * (255 - zp)];
+}

@@ -1,0 +1,187 @@
+/**
+ * Transfer-learning benchmark on birds25 (DACON format): backbone x recipe x input size, validation Macro F1 on a
+ * seeded stratified 10% split of train.csv (test.csv is only predicted, never used for tuning), wall time per stage.
+ *
+ *   npm run bench:transfer                       # default rows
+ *   npm run bench:transfer -- --rows fast        # just the fast probe row
+ *   npm run bench:transfer -- --parity 500       # float rebuild vs uint8 reference on 500 birds25 images
+ *
+ * Writes bench/results/transfer.md, bench/results/birds25-transfer.json and
+ * bench/results/birds25-transfer.submission.csv (best row by validation Macro F1).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { decodeImage } from '../src/data/decode.js';
+import { type BackendName, selectBackend } from '../src/runtime/backend.js';
+import { parseView } from '../src/transfer/features.js';
+import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, submissionRows, type TransferSplit } from '../src/transfer/recipes.js';
+import { zeroShotReport } from '../src/transfer/zeroshot.js';
+import { loadPretrained, projectRoot } from '../src/weights/index.js';
+import { checkParity } from '../src/weights/parity.js';
+
+const root = projectRoot();
+const results = path.join(root, 'bench', 'results');
+
+interface RowSpec {
+  key: string;
+  kind: 'probe' | 'partial' | 'ensemble';
+  backbones: string[];
+  res: number;
+  train: string[];
+  eval: string[];
+  head?: 'linear' | 'mlp';
+  blocks?: number;
+  epochs?: number;
+  members?: string[];
+}
+
+const INAT = 'mobilenetv2-inat-birds';
+const IMNET = 'mobilenetv2-imagenet';
+
+const ROWS: RowSpec[] = [
+  { key: 'fast', kind: 'probe', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'] },
+  { key: 'imnet128', kind: 'probe', backbones: [IMNET], res: 128, train: ['lr', 'hr'], eval: ['lr'] },
+  { key: 'both128', kind: 'probe', backbones: [INAT, IMNET], res: 128, train: ['lr', 'hr'], eval: ['lr'] },
+  { key: 'inat128mlp', kind: 'probe', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], head: 'mlp' },
+  { key: 'inat160tta', kind: 'probe', backbones: [INAT], res: 160, train: ['lr', 'lr.flip', 'hr'], eval: ['lr', 'lr.flip'] },
+  { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
+  { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 3 },
+  { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['both128', 'inat128mlp', 'partial128', 'inat160tta', 'inat224'] },
+];
+
+const PRESETS: Record<string, string[]> = {
+  fast: ['fast'],
+  default: ['fast', 'imnet128', 'both128', 'inat128mlp', 'partial128', 'inat160tta', 'ens'],
+  all: ROWS.map((r) => r.key),
+};
+
+function fmtS(s: number): string {
+  return s < 60 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+async function parity(n: number, log: (m: string) => void): Promise<string> {
+  const data = path.resolve(root, '..', 'shared', 'data', 'birds25', 'train');
+  const files = fs.readdirSync(data).sort().slice(0, n);
+  const lines = [`## Float rebuild vs uint8 reference interpreter (${n} birds25 train images, 64px upsampled to 224 with Lanczos-3)`, '', '| model | images | top-1 agreement | mean max abs prob diff | max abs prob diff | mean abs diff of ref top-1 prob | embedding rel. L2 error | ref s/img |', '|---|---|---|---|---|---|---|---|'];
+  for (const id of [INAT, IMNET]) {
+    const bb = await loadPretrained(id);
+    async function* imgs() {
+      for (const f of files) yield decodeImage(fs.readFileSync(path.join(data, f)), 224, f);
+    }
+    const r = await checkParity(bb.graph, imgs(), (i) => {
+      if (i % 50 === 0) log(`  parity ${id}: ${i}/${n}`);
+    });
+    lines.push(`| ${id} | ${r.images} | ${(100 * r.top1Agreement).toFixed(1)}% | ${r.meanMaxProbDiff.toFixed(4)} | ${r.maxProbDiff.toFixed(4)} | ${r.meanTop1ProbDiff.toFixed(4)} | ${r.meanEmbeddingRelErr.toFixed(4)} | ${r.refSecondsPerImage.toFixed(2)} |`);
+    log(lines[lines.length - 1]!);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .option('--data <dir>', 'DACON folder', path.resolve(root, '..', 'shared', 'data', 'birds25'))
+    .option('--rows <list>', `preset (${Object.keys(PRESETS).join('|')}) or comma-separated row keys (${ROWS.map((r) => r.key).join(',')})`, 'default')
+    .option('--backend <name>', 'auto|wasm|cpu|torch', 'auto')
+    .option('--limit <n>', 'use a stratified subset of train.csv (development only)')
+    .option('--no-test', 'skip predicting test.csv')
+    .option('--parity <n>', 'run the TFLite parity check on n images instead of the benchmark')
+    .option('--seed <n>', 'validation split seed', '42')
+    .option('--out <prefix>', 'result file prefix', 'transfer')
+    .parse();
+  const o = program.opts();
+  const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  const backend = await selectBackend(o.backend as BackendName, log);
+  log(`backend: ${backend}`);
+  if (o.parity) {
+    const md = await parity(Number(o.parity), log);
+    fs.mkdirSync(results, { recursive: true });
+    fs.writeFileSync(path.join(results, 'transfer-parity.md'), md + '\n');
+    console.log(md);
+    return;
+  }
+  const keys = PRESETS[o.rows] ?? String(o.rows).split(',');
+  const specs = keys.map((k) => {
+    const r = ROWS.find((x) => x.key === k);
+    if (!r) throw new Error(`unknown row '${k}'`);
+    return r;
+  });
+  const t0 = performance.now();
+  const split: TransferSplit = loadTransferSplit(o.data, { seed: Number(o.seed), withTest: o.test, limit: o.limit ? Number(o.limit) : undefined });
+  log(`data: ${split.train.labels.length} train / ${split.val.labels.length} val / ${split.test?.ids.length ?? 0} test, ${split.classes.length} classes`);
+  const done = new Map<string, RecipeResult>();
+  const rows: { spec: RowSpec; r: RecipeResult }[] = [];
+  const jsonFile = path.join(results, `birds25-${o.out}.json`);
+  const zs: string[] = [];
+  if (keys.includes('fast') || keys.includes('zeroshot')) {
+    const z = await zeroShotReport(split, { inputSize: 224, log });
+    zs.push(`Zero-shot (no training; ${INAT} head restricted to the ${z.mapped.length} birds25 species found among its labels, 64px upsampled to 224): Macro F1 ${z.macroF1.toFixed(4)} (accuracy ${(100 * z.accuracy).toFixed(1)}%) over ${z.images} validation images of those classes; ${fmtS(z.seconds)}.`);
+    zs.push('', 'Mapped species: ' + z.mapped.map((m) => `${m.species} -> ${m.label}`).join('; '));
+    log(zs[0]!);
+  }
+  const writeReport = async (final: boolean): Promise<string[]> => {
+    const totalS = (performance.now() - t0) / 1000;
+    const best = [...rows].filter((x) => x.r.testProbs).sort((a, b) => b.r.valMacroF1 - a.r.valMacroF1)[0];
+    const md: string[] = [
+      `# birds25 transfer benchmark (${o.out})`,
+      '',
+      `Data: ${o.data}; seeded (seed ${o.seed}) stratified 10% validation split of train.csv: ${split.train.labels.length} train / ${split.val.labels.length} val images; test.csv (${split.test?.ids.length ?? 0}) only predicted. Backend: ${backend}. Machine: ${(await import('node:os')).cpus().length} cores shared with other jobs, so wall times are noisy.`,
+      '',
+      'Views: lr = 64px image upsampled to the input size; hr = its 256px copy resized to the input size; .flip = horizontal flip. Training uses all train views as samples; evaluation soft-votes the eval views (TTA). Embedding time is wall time for feature extraction including on-disk cache reads (rows computed vs cached shown); a row whose features were cached by an earlier row shows near-zero embedding time.',
+      '',
+      '| row | recipe | backbone | input | train views | eval views (TTA) | val Macro F1 | val acc | embedding | training | prediction | features computed / cached |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res || '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
+      '',
+      final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
+      best ? `Submission: bench/results/birds25-${o.out}.submission.csv from row \`${best.spec.key}\` (${best.r.name}), validation Macro F1 ${best.r.valMacroF1.toFixed(4)}.` : '',
+      '',
+      ...zs,
+      '',
+    ];
+    fs.writeFileSync(path.join(results, `${o.out}.md`), md.join('\n'));
+    if (final && best && split.test) {
+      const sub = submissionRows(split, best.r.testProbs!);
+      fs.writeFileSync(path.join(results, `birds25-${o.out}.submission.csv`), 'id,label\n' + sub.map(([id, l]) => `${id},${l}`).join('\n') + '\n');
+    }
+    return md;
+  };
+  for (const spec of specs) {
+    const tr = spec.train.map(parseView);
+    const ev = spec.eval.map(parseView);
+    log(`row ${spec.key}: ${spec.kind} ${spec.backbones.join('+')} @${spec.res}`);
+    let r: RecipeResult;
+    if (spec.kind === 'probe') {
+      r = await runProbe(split, { backbones: spec.backbones, inputSize: spec.res, trainViews: tr, evalViews: ev, head: spec.head ? { kind: spec.head, epochs: spec.head === 'mlp' ? 40 : 30, dropout: 0.3, hidden: 512 } : undefined, log });
+    } else if (spec.kind === 'partial') {
+      r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
+    } else {
+      const members = (spec.members ?? []).map((k) => done.get(k)).filter((x): x is RecipeResult => !!x);
+      if (members.length < 2) {
+        log(`row ${spec.key}: fewer than 2 members ran; skipped`);
+        continue;
+      }
+      r = ensemble(members, split, undefined, `soft vote of ${members.map((m) => m.name).join(' + ')}`);
+    }
+    done.set(spec.key, r);
+    rows.push({ spec, r });
+    log(`row ${spec.key}: val Macro F1 ${r.valMacroF1.toFixed(4)} acc ${r.valAccuracy.toFixed(4)} | embed ${fmtS(r.timings.embeddingS)} train ${fmtS(r.timings.trainingS)} predict ${fmtS(r.timings.predictionS)} | features computed ${r.featuresComputed} cached ${r.featuresCached}`);
+    fs.mkdirSync(results, { recursive: true });
+    fs.writeFileSync(
+      jsonFile,
+      JSON.stringify(
+        { backend, data: o.data, seed: Number(o.seed), rows: rows.map(({ spec: s, r: x }) => ({ key: s.key, name: x.name, kind: s.kind, backbones: s.backbones, res: s.res, train: s.train, eval: s.eval, valMacroF1: x.valMacroF1, valAccuracy: x.valAccuracy, timings: x.timings, featuresComputed: x.featuresComputed, featuresCached: x.featuresCached })) },
+        null,
+        2,
+      ),
+    );
+    await writeReport(false);
+  }
+  const md = await writeReport(true);
+  console.log(md.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

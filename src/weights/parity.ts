@@ -1,0 +1,150 @@
+/**
+ * Parity check of the float rebuild against the uint8 reference interpreter on real images.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { runReference } from './tflite-reference.js';
+import { FrozenForward, type FloatGraph } from './tflite-import.js';
+
+export interface ParityResult {
+  images: number;
+  /** Fraction of images where the float model's top-1 class equals the reference's. */
+  top1Agreement: number;
+  /** Mean over images of the max |p_float - p_ref| over classes. */
+  meanMaxProbDiff: number;
+  /** Max over images and classes of |p_float - p_ref|. */
+  maxProbDiff: number;
+  /** Mean |p_float - p_ref| of the reference's top-1 class. */
+  meanTop1ProbDiff: number;
+  /** Mean relative L2 error of the pooled embedding (float vs dequantized uint8). */
+  meanEmbeddingRelErr: number;
+  /** Images whose top-1 differed: index, reference class, float class. */
+  disagreements: { index: number; ref: number; float: number }[];
+  refSecondsPerImage: number;
+}
+
+function argmax(a: ArrayLike<number>): number {
+  let b = 0;
+  for (let i = 1; i < a.length; i++) if (a[i]! > a[b]!) b = i;
+  return b;
+}
+
+/**
+ * Runs both implementations on uint8 RGB images at the graph's native size (224x224x3 each).
+ * `onImage` is called after each image (progress).
+ */
+export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, onImage?: (i: number) => void): Promise<ParityResult> {
+  const [h, w] = graph.inputSize;
+  const probsFwd = new FrozenForward(graph, { to: 'probs' });
+  const embFwd = new FrozenForward(graph, { to: 'embedding' });
+  let n = 0;
+  let agree = 0;
+  let sumMax = 0;
+  let maxAll = 0;
+  let sumTop1 = 0;
+  let sumEmb = 0;
+  let refMs = 0;
+  const disagreements: ParityResult['disagreements'] = [];
+  try {
+    for await (const img of images) {
+      const t0 = performance.now();
+      const ref = runReference(graph.tflite, img, [graph.embeddingTensor]);
+      refMs += performance.now() - t0;
+      const refP = Float32Array.from(ref.output, (v) => ref.outputScale * (v - ref.outputZp));
+      const refE = ref.tensors.get(graph.embeddingTensor)!;
+      const x = tf.tidy(() => tf.div(tf.tensor4d(Float32Array.from(img), [1, h, w, 3]), 255) as tf.Tensor4D);
+      const p = probsFwd.apply(x);
+      const e = embFwd.apply(x);
+      const fP = await p.data();
+      const fE = await e.data();
+      tf.dispose([x, p, e]);
+      const rt = argmax(refP);
+      const ft = argmax(fP);
+      if (rt === ft) agree++;
+      else disagreements.push({ index: n, ref: rt, float: ft });
+      let mx = 0;
+      for (let i = 0; i < refP.length; i++) mx = Math.max(mx, Math.abs(refP[i]! - fP[i]!));
+      sumMax += mx;
+      maxAll = Math.max(maxAll, mx);
+      sumTop1 += Math.abs(refP[rt]! - fP[rt]!);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < refE.length; i++) {
+        num += (refE[i]! - fE[i]!) ** 2;
+        den += refE[i]! ** 2;
+      }
+      sumEmb += Math.sqrt(num / Math.max(den, 1e-12));
+      n++;
+      onImage?.(n);
+    }
+  } finally {
+    probsFwd.dispose();
+    embFwd.dispose();
+  }
+  return {
+    images: n,
+    top1Agreement: n ? agree / n : 0,
+    meanMaxProbDiff: n ? sumMax / n : 0,
+    maxProbDiff: maxAll,
+    meanTop1ProbDiff: n ? sumTop1 / n : 0,
+    meanEmbeddingRelErr: n ? sumEmb / n : 0,
+    disagreements,
+    refSecondsPerImage: n ? refMs / n / 1000 : 0,
+  };
+}
+
+export interface OpParity {
+  name: string;
+  kind: string;
+  /** Root-mean-square and max |float - reference| of the op's output, in units of its uint8 quantization step. */
+  rmseSteps: number;
+  maxSteps: number;
+}
+
+/**
+ * Op-by-op check: feeds each op of the float graph the reference interpreter's (dequantized) inputs and compares
+ * its float output with the reference's uint8 output. A correct rebuild stays within about half a step (rounding).
+ */
+export async function checkOpParity(graph: FloatGraph, image: Uint8Array): Promise<OpParity[]> {
+  const ids = graph.nodes.flatMap((n) => [n.output, ...n.inputs]);
+  const ref = runReference(graph.tflite, image, ids);
+  const out: OpParity[] = [];
+  for (const n of graph.nodes) {
+    if (n.kind !== 'conv' && n.kind !== 'dwconv' && n.kind !== 'add' && n.kind !== 'dense') continue;
+    const y = tf.tidy(() => {
+      const inp = (i: number) => {
+        const sh = graph.shapes[i]!;
+        const d = i === graph.inputTensor ? Float32Array.from(image, (v) => graph.inputScale * (v - graph.inputZeroPoint)) : ref.tensors.get(i)!;
+        return tf.tensor(d, sh);
+      };
+      const act = n.activation === 'linear' ? 'linear' : n.activation;
+      const bias = n.bias ? tf.tensor1d(n.bias) : undefined;
+      switch (n.kind) {
+        case 'add': {
+          const s = tf.add(inp(n.inputs[0]!), inp(n.inputs[1]!));
+          return act === 'relu6' ? tf.relu6(s) : act === 'relu' ? tf.relu(s) : s;
+        }
+        case 'conv':
+          return tf.fused.conv2d({ x: inp(n.inputs[0]!) as tf.Tensor4D, filter: tf.tensor4d(n.kernel!, n.kernelShape as [number, number, number, number]), strides: n.strides!, pad: n.padding!, bias, activation: act });
+        case 'dwconv':
+          return tf.fused.depthwiseConv2d({ x: inp(n.inputs[0]!) as tf.Tensor4D, filter: tf.tensor4d(n.kernel!, n.kernelShape as [number, number, number, number]), strides: n.strides!, pad: n.padding!, bias, activation: act });
+        default: {
+          const x = inp(n.inputs[0]!);
+          return tf.fused.matMul({ a: tf.reshape(x, [1, -1]) as tf.Tensor2D, b: tf.tensor2d(n.kernel!, n.kernelShape as [number, number]), bias, activation: act });
+        }
+      }
+    });
+    const f = await y.data();
+    y.dispose();
+    const r = ref.tensors.get(n.output)!;
+    const q = graph.tflite.tensors[n.output]!.quantization!.scale[0]!;
+    let ss = 0;
+    let mx = 0;
+    for (let i = 0; i < r.length; i++) {
+      const d = Math.abs(r[i]! - f[i]!);
+      ss += d * d;
+      if (d > mx) mx = d;
+    }
+    out.push({ name: n.name, kind: n.kind, rmseSteps: Math.sqrt(ss / r.length) / q, maxSteps: mx / q });
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { decodeImage } from '../../src/data/decode.js';
+import { buildLayersModel, loadPretrained } from '../../src/weights/index.js';
+import { checkOpParity, checkParity } from '../../src/weights/parity.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const shared = path.resolve(root, '..', 'shared', 'models');
+const data = path.resolve(root, '..', 'shared', 'data', 'birds25');
+const skip = !existsSync(shared) || !existsSync(data) ? `skipped: ${shared} or ${data} is absent (pretrained TFLite models / birds25 images needed)` : false;
+const N = Number(process.env.PLUMAGE_PARITY_IMAGES ?? 10);
+
+async function images(n: number): Promise<Uint8Array[]> {
+  const files = (await fs.readdir(path.join(data, 'train'))).sort().slice(0, n);
+  return Promise.all(files.map(async (f) => decodeImage(await fs.readFile(path.join(data, 'train', f)), 224, f)));
+}
+
+describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => {
+  for (const id of ['mobilenetv2-inat-birds', 'mobilenetv2-imagenet']) {
+    it(`${id}: top-1 agreement and small probability differences on ${N} birds25 images`, async () => {
+      await tf.setBackend('cpu');
+      const bb = await loadPretrained(id, { offline: true });
+      const r = await checkParity(bb.graph, await images(N));
+      assert.equal(r.images, N);
+      // End to end the uint8 graph carries accumulated rounding noise (about 15% relative on the embedding);
+      // the float rebuild must still agree on the top class and on probabilities within a few hundredths.
+      assert.ok(r.top1Agreement >= 0.8, `top-1 agreement ${r.top1Agreement}`);
+      assert.ok(r.meanTop1ProbDiff < 0.1, `mean top-1 probability difference ${r.meanTop1ProbDiff}`);
+      assert.ok(r.meanEmbeddingRelErr < 0.3, `embedding relative error ${r.meanEmbeddingRelErr}`);
+      // Op by op (each float op fed the reference's inputs) the rebuild is exact up to uint8 rounding.
+      const ops = await checkOpParity(bb.graph, (await images(1))[0]!);
+      assert.ok(ops.length >= 60, `${ops.length} ops checked`);
+      for (const o of ops) {
+        assert.ok(o.maxSteps <= 0.75, `${o.name}: max error ${o.maxSteps.toFixed(3)} quantization steps`);
+        assert.ok(o.rmseSteps <= 0.4, `${o.name}: rms error ${o.rmseSteps.toFixed(3)} quantization steps`);
+      }
+    });
+  }
+
+  it('the trainable LayersModel matches the fused forward pass and works at other input sizes', async () => {
+    await tf.setBackend('cpu');
+    const bb = await loadPretrained('mobilenetv2-inat-birds', { offline: true });
+    const [img] = await images(1);
+    const x = tf.div(tf.tensor4d(Float32Array.from(img!), [1, 224, 224, 3]), 255) as tf.Tensor4D;
+    const m = buildLayersModel(bb.graph, { to: 'probs' });
+    const p = await (m.predict(x) as tf.Tensor).data();
+    assert.equal(p.length, 965);
+    assert.ok(Math.abs(Array.from(p).reduce((a, b) => a + b, 0) - 1) < 1e-3);
+    // Split at a block: head(tail(x)) equals the whole.
+    const lower = buildLayersModel(bb.graph, { to: { block: 'expanded_conv_13' } });
+    const upper = buildLayersModel(bb.graph, { from: { block: 'expanded_conv_13' }, to: 'probs' });
+    const p2 = await (upper.predict(lower.predict(x) as tf.Tensor) as tf.Tensor).data();
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i]! - p2[i]!) < 1e-4);
+    const small = buildLayersModel(bb.graph, { inputSize: 128, to: 'embedding' });
+    const e = small.predict(tf.image.resizeBilinear(x, [128, 128])) as tf.Tensor;
+    assert.deepEqual(e.shape, [1, 1280]);
+    assert.ok(m.trainableWeights.length > 100);
+  });
+});
