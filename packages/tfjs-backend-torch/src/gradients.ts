@@ -2,7 +2,7 @@
 // square, mean, sum) from generic ops, which costs many passes over large activations. While the
 // active backend is 'torch', these gradient functions call single ATen kernels instead; on any other
 // backend they defer to tfjs's original gradient, so behaviour elsewhere is unchanged.
-import { type GradConfig, type NamedAttrMap, type Tensor, engine, getBackend, getGradient } from '@tensorflow/tfjs-core';
+import { type GradConfig, type NamedAttrMap, type Tensor, div, engine, getBackend, getGradient, mul, registerGradient, reshape, sum, util, zerosLike } from '@tensorflow/tfjs-core';
 import { BACKEND } from './names.js';
 
 type Grads = { [name: string]: () => Tensor };
@@ -31,6 +31,31 @@ const fast: Record<string, Fast> = {
 
 let installed = false;
 
+/** Gradients of the fused gradient kernels themselves (for higher-order gradients). */
+function registerSecondOrder(): void {
+  registerGradient({
+    kernelName: 'TorchSquareGrad',
+    inputsToSave: ['dy', 'x'],
+    gradFunc: (g, [dy, x]) => ({ dy: () => mul(g as Tensor, mul(x!, 2)), x: () => mul(g as Tensor, mul(dy!, 2)) }),
+  });
+  for (const k of ['TorchReluGrad', 'TorchRelu6Grad']) {
+    registerGradient({
+      kernelName: k,
+      inputsToSave: ['x'],
+      gradFunc: (g, [x]) => ({ dy: () => run(k, { dy: g as Tensor, x: x! }) as Tensor, x: () => zerosLike(x!) }),
+    });
+  }
+  registerGradient({
+    kernelName: 'TorchReduceGrad',
+    inputsToSave: ['dy', 'x'],
+    gradFunc: (g, [dy, x], attrs) => {
+      const axes = util.parseAxisParam(attrs.axis as number[], x!.shape);
+      const n = attrs.mean ? axes.reduce((p, a) => p * x!.shape[a]!, 1) : 1;
+      return { dy: () => reshape(div(sum(g as Tensor, axes), n), dy!.shape), x: () => zerosLike(x!) };
+    },
+  });
+}
+
 /** Wraps tfjs's registered gradients with torch fast paths (idempotent). */
 export function installFusedGradients(): void {
   if (installed) return;
@@ -51,5 +76,6 @@ export function installFusedGradients(): void {
       },
     });
   }
+  registerSecondOrder();
   installed = true;
 }

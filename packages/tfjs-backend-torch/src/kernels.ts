@@ -44,6 +44,17 @@ function def(name: string, impl: Impl, dtype?: (ctx: Ctx) => DataType): void {
 }
 
 export function registerTorchKernels(backendName: string): void {
+  // Identity shares the data (as tfjs's cpu backend does): the engine relies on it when saving tensors for gradients.
+  registerKernel({
+    kernelName: 'Identity',
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      (backend as TorchBackend).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  kernelNames.push('Identity');
   for (const [kernelName, { impl, dtype }] of impls) {
     const config: KernelConfig = {
       kernelName,
@@ -289,7 +300,12 @@ def('Sign', (c) => {
 });
 def('Softplus', (c) => c.a.t('softplus', c.h('x')));
 def('Relu6', (c) => c.a.t('clamp', c.h('x'), 0, 6));
-def('LeakyRelu', (c) => c.a.t('leaky_relu', c.h('x'), c.attrs.alpha as number));
+def('LeakyRelu', (c) => {
+  const x = c.h('x');
+  if (c.info('x').dtype === 'float32') return c.a.t('leaky_relu', x, c.attrs.alpha as number);
+  const xf = cast(c.a, x, FLOAT);
+  return c.a.t('where.self', c.a.t('lt.Scalar', xf, 0), c.a.t('mul.Scalar', xf, c.attrs.alpha as number), xf);
+}, () => 'float32');
 def('Prelu', (c) => {
   const x = c.h('x');
   return c.a.t('where.self', c.a.t('lt.Scalar', x, 0), c.a.t('mul.Tensor', x, c.h('alpha')), x);
@@ -311,13 +327,12 @@ def('IsNan', (c) => c.a.t('isnan', c.h('x')));
 def('IsInf', (c) => c.a.t('isinf', c.h('x')));
 def('IsFinite', (c) => c.a.t('isfinite', c.h('x')));
 def('LogicalNot', (c) => c.a.t('logical_not', c.h('x')));
-def('ClipByValue', (c) => c.a.t('clamp', c.h('x'), c.attrs.clipValueMin as number, c.attrs.clipValueMax as number));
+def('ClipByValue', (c) => c.a.t('clamp', c.h('x'), c.attrs.clipValueMin as number, c.attrs.clipValueMax as number), (c) => c.info('x').dtype);
 def('Cast', (c) => {
   const to = c.attrs.dtype as string;
   if (!(to in DTYPE_CODE)) throw new Error(`torch backend: Cast to ${to} is not supported`);
   return cast(c.a, c.h('x'), DTYPE_CODE[to]!);
 }, (c) => c.attrs.dtype as DataType);
-def('Identity', (c) => c.h('x'), (c) => c.info('x').dtype);
 def('ZerosLike', (c) => c.a.t('zeros_like', c.h('x')), (c) => c.info('x').dtype);
 def('OnesLike', (c) => c.a.t('ones_like', c.h('x')), (c) => c.info('x').dtype);
 
@@ -375,7 +390,7 @@ def('AddN', (c) => {
 
 // ---------------------------------------------------------------- reductions
 def('Sum', (c) => reduce(c, 'axis', (x, ax, k) => c.a.t('sum.dim_IntList', x, ax, k), (x) => (c.info('x').dtype === 'bool' ? cast(c.a, x, INT) : x)), (c) => (c.info('x').dtype === 'float32' ? 'float32' : 'int32'));
-def('Mean', (c) => reduce(c, 'axis', (x, ax, k) => c.a.t('mean.dim', x, ax, k), (x) => (c.info('x').dtype === 'float32' ? x : cast(c.a, x, FLOAT))), (c) => (c.info('x').dtype === 'float32' ? 'float32' : c.info('x').dtype === 'bool' ? 'float32' : 'int32'));
+def('Mean', (c) => reduce(c, 'axis', (x, ax, k) => c.a.t('mean.dim', x, ax, k), (x) => (c.info('x').dtype === 'float32' ? x : cast(c.a, x, FLOAT))), () => 'float32');
 def('Max', (c) => reduce(c, 'reductionIndices', (x, ax, k) => c.a.t('amax', x, ax, k)), (c) => c.info('x').dtype);
 def('Min', (c) => reduce(c, 'axis', (x, ax, k) => c.a.t('amin', x, ax, k)), (c) => c.info('x').dtype);
 def('Prod', (c) => reduce(c, 'axis', (x, ax, k) => reduceEach(c.a, 'prod.dim_int', x, ax, k), (x) => (c.info('x').dtype === 'bool' ? cast(c.a, x, INT) : x)), (c) => (c.info('x').dtype === 'float32' ? 'float32' : 'int32'));
@@ -388,7 +403,11 @@ for (const [k, op] of [
   def(k, (c) => {
     const xi = c.info('x');
     const axis = parseAxes(c.attrs.axis, xi.shape)[0] ?? 0;
-    return c.a.t(op, c.h('x'), axis, false);
+    let x = c.h('x');
+    if (xi.dtype === 'bool') x = cast(c.a, x, INT);
+    // tfjs ignores NaN; ATen treats NaN as the extreme.
+    else if (xi.dtype === 'float32') x = c.a.t('nan_to_num', x, op === 'argmax' ? -Infinity : Infinity, Infinity, -Infinity);
+    return c.a.t(op, x, axis, false);
   }, () => 'int32');
 }
 def('Softmax', (c) => c.a.t('softmax.int', c.h('logits'), c.attrs.dim as number));
@@ -431,8 +450,9 @@ def('StridedSlice', (c) => {
   const s = slice_util.sliceInfo(xi.shape, at.begin, at.end, at.strides, at.beginMask, at.endMask, at.ellipsisMask, at.newAxisMask, at.shrinkAxisMask);
   let y = c.h('x');
   if (!s.isIdentity) {
+    const sizes = slice_util.computeOutShape(s.begin, s.end, s.strides);
     for (let d = 0; d < xi.shape.length; d++) {
-      const n = s.finalShapeSparse[d]!;
+      const n = Math.max(0, sizes[d]!);
       const b = s.begin[d]!;
       const st = s.strides[d]!;
       if (n === xi.shape[d] && b === 0 && st === 1) continue;
@@ -458,6 +478,9 @@ def('Pack', (c) => {
   for (let i = 0; i < n; i++) hs.push(c.h(String(i)));
   let axis = c.attrs.axis as number;
   if (axis < 0) axis += c.info('0').shape.length + 1;
+  for (let i = 1; i < n; i++) {
+    if (c.info(String(i)).dtype !== c.info('0').dtype) throw new Error('All tensors passed to stack must have matching dtypes');
+  }
   return c.a.t('stack', hs, axis);
 }, (c) => c.info('0').dtype);
 def('Unpack', (c) => {
@@ -498,8 +521,8 @@ def('MirrorPad', (c) => {
     const idx = new Int32Array(before + n + after);
     for (let i = 0; i < idx.length; i++) {
       let j = i - before;
-      if (j < 0) j = -j - 1 + offset;
-      else if (j >= n) j = 2 * n - j - 1 - offset;
+      if (j < 0) j = -j - offset;
+      else if (j >= n) j = 2 * n - 2 - j + offset;
       idx[i] = j;
     }
     y = a.t('index_select', y, d, a.from(idx, [idx.length], INT));
@@ -555,7 +578,7 @@ def('ScatterNd', (c) => {
   const ii = c.info('indices');
   const ui = c.info('updates');
   const shape = c.attrs.shape as number[];
-  const k = ii.shape[ii.shape.length - 1]!;
+  const k = ii.shape.length === 1 ? 1 : ii.shape[ii.shape.length - 1]!;
   const strides = new Int32Array(k);
   let s = 1;
   for (let d = k - 1; d >= 0; d--) {
@@ -563,7 +586,8 @@ def('ScatterNd', (c) => {
     s *= shape[d]!;
   }
   const sliceSize = util.sizeFromShape(shape.slice(k));
-  const flat = reshape(a, a.t('sum.dim_IntList', a.t('mul.Tensor', cast(a, c.h('indices'), LONG), a.from(strides, [k], INT)), [-1], false), [-1]);
+  const idx = reshape(a, cast(a, c.h('indices'), LONG), [-1, k]);
+  const flat = reshape(a, a.t('sum.dim_IntList', a.t('mul.Tensor', idx, a.from(strides, [k], INT)), [-1], false), [-1]);
   const zeros = a.t('zeros', [s, sliceSize], DTYPE_CODE[ui.dtype], null, a.dev);
   const y = a.t('index_add', zeros, 0, flat, reshape(a, c.h('updates'), [-1, sliceSize]));
   return reshape(a, y, shape);
@@ -575,9 +599,12 @@ def('UnsortedSegmentSum', (c) => {
   const n = c.attrs.numSegments as number;
   const rest = xi.shape.slice(si.shape.length);
   const sliceSize = util.sizeFromShape(rest);
-  const zeros = a.t('zeros', [n, sliceSize], DTYPE_CODE[xi.dtype], null, a.dev);
-  const y = a.t('index_add', zeros, 0, reshape(a, cast(a, c.h('segmentIds'), LONG), [-1]), reshape(a, c.h('x'), [-1, sliceSize]));
-  return reshape(a, y, [n, ...rest]);
+  // Ids outside [0, n) are dropped (tfjs semantics): route them to an extra row that is cut off.
+  const zeros = a.t('zeros', [n + 1, sliceSize], DTYPE_CODE[xi.dtype], null, a.dev);
+  const ids = reshape(a, cast(a, c.h('segmentIds'), LONG), [-1]);
+  const safe = a.t('where.ScalarOther', a.t('logical_and', a.t('ge.Scalar', ids, 0), a.t('lt.Scalar', ids, n)), ids, n);
+  const y = a.t('index_add', zeros, 0, safe, reshape(a, c.h('x'), [-1, sliceSize]));
+  return reshape(a, a.t('narrow', y, 0, 0, n), [n, ...rest]);
 }, (c) => c.info('x').dtype);
 def('OneHot', (c) => {
   const { a } = c;
@@ -589,8 +616,12 @@ def('OneHot', (c) => {
   return a.t('where.self', hit, scalarT(a, c.attrs.onValue as number, code), scalarT(a, c.attrs.offValue as number, code));
 }, (c) => ((c.attrs.dtype as DataType) ?? 'int32'));
 def('Range', (c) => {
-  const { start, stop, step, dtype } = c.attrs as { start: number; stop: number; step: number; dtype: string };
-  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const { start, stop, dtype } = c.attrs as { start: number; stop: number; step: number; dtype: string };
+  let step = c.attrs.step as number;
+  // tfjs's range semantics (ops/range.ts / cpu rangeImpl)
+  if (stop < start && step === 1) step = -1;
+  const empty = start === stop || (start < stop && step < 0) || (stop < start && step > 1);
+  const n = empty ? 0 : Math.abs(Math.ceil((stop - start) / step));
   if (dtype === 'int32') return c.a.t('arange.start_step', start, start + n * step, step, INT, null, c.a.dev);
   // tfjs computes start + i * step
   return c.a.t('add.Scalar', c.a.t('mul.Scalar', c.a.t('arange', n, FLOAT, null, c.a.dev), step), start);
@@ -605,11 +636,17 @@ def('Einsum', (c) => {
   const n = Object.keys(c.inputs).length;
   const hs: Handle[] = [];
   for (let i = 0; i < n; i++) hs.push(c.h(String(i)));
+  // tfjs's validation (same errors as other backends, incl. its unsupported cases)
+  const { allDims, summedDims, idDims } = backend_util.decodeEinsumEquation(c.attrs.equation as string, n);
+  backend_util.checkEinsumDimSizes(allDims.length, idDims, hs.map((_, i) => c.info(String(i))) as never);
+  void summedDims;
   return c.a.t('einsum', c.attrs.equation as string, hs);
 });
 def('TopK', (c) => {
-  const [v, i] = c.a.ts('topk', c.h('x'), c.attrs.k as number, -1, true, true);
-  return [v!, cast(c.a, i!, INT)];
+  // A stable descending sort keeps the lower index first among equal values, as tfjs specifies.
+  const k = c.attrs.k as number;
+  const [v, i] = c.a.ts('sort.stable', c.h('x'), true, -1, true);
+  return [c.a.t('narrow', v, -1, 0, k), cast(c.a, c.a.t('narrow', i, -1, 0, k), INT)];
 });
 def('Where', (c) => {
   const { a } = c;
@@ -627,7 +664,12 @@ function matmul(c: Ctx, aName: string, bName: string): Handle {
   if (c.attrs.transposeB) y = a.t('transpose.int', y, -1, -2);
   return a.t('matmul', x, y);
 }
-def('BatchMatMul', (c) => matmul(c, 'a', 'b'));
+def('BatchMatMul', (c) => {
+  const ra = c.info('a').shape.length;
+  const rb = c.info('b').shape.length;
+  if (ra < 2 || rb < 2) throw new Error(`Error in matMul: the input tensors must be at least 2D, but they are ${ra}D and ${rb}D.`);
+  return matmul(c, 'a', 'b');
+});
 def('_FusedMatMul', (c) => {
   const { a } = c;
   let y = matmul(c, 'a', 'b');
@@ -659,7 +701,8 @@ for (const [k, depthwise] of [
       if (nchw && bi.shape.length === 1) bh = reshape(a, bh, [-1, 1, 1]);
       y = a.t('add.Tensor', y, bh);
     }
-    const prelu = c.inputs.preluActivationWeights ? c.h('preluActivationWeights') : null;
+    let prelu = c.inputs.preluActivationWeights ? c.h('preluActivationWeights') : null;
+    if (prelu !== null && nchw && c.info('preluActivationWeights').shape.length === 1) prelu = reshape(a, prelu, [-1, 1, 1]);
     return applyActivation(a, y, c.attrs.activation as string, prelu, (c.attrs.leakyreluAlpha as number) ?? 0.2);
   });
 }
@@ -707,6 +750,7 @@ def('AvgPool', (c) => {
   return nchwToNhwc(a, a.t('div.Tensor', sum, avgCounts(a, info, geom)));
 });
 def('AvgPoolGrad', (c) => {
+  // tfjs's AvgPoolGrad divides every window by the full filter size (also at padded borders), unlike the forward pass.
   const { a } = c;
   const xi = c.info('input');
   const info = poolInfo(c, xi.shape);
@@ -716,9 +760,9 @@ def('AvgPoolGrad', (c) => {
   const dy = nhwcToNchw(a, c.h('dy'));
   const geom = convInput(a, x, info, 0, Math.floor(Math.min(info.filterHeight, info.filterWidth) / 2));
   if (geom.pad[0] === geom.g.top && geom.g.symmetric) {
-    return nchwToNhwc(a, a.t('avg_pool2d_backward', dy, geom.x, k, s, geom.pad, false, false, null));
+    return nchwToNhwc(a, a.t('avg_pool2d_backward', dy, geom.x, k, s, geom.pad, false, true, null));
   }
-  const g = a.t('div.Tensor', dy, avgCounts(a, info, geom));
+  const g = a.t('div.Scalar', dy, info.filterHeight * info.filterWidth);
   const gx = a.t('avg_pool2d_backward', g, geom.x, k, s, [0, 0], false, true, 1);
   return nchwToNhwc(a, unpad(a, gx, geom));
 });
@@ -821,10 +865,106 @@ def('ResizeNearestNeighborGrad', (c) => {
   return g;
 }, () => 'float32');
 
+def('ExpandDims', (c) => {
+  const xi = c.info('input');
+  let dim = c.attrs.dim as number;
+  const r = xi.shape.length;
+  if (dim < 0) {
+    util.assert(-(r + 1) <= dim, () => `Axis must be in the interval [${-(r + 1)}, ${r}]`);
+    dim += r + 1;
+  }
+  return c.a.t('unsqueeze', c.h('input'), dim);
+}, (c) => c.info('input').dtype);
+def('Squeeze', (c) => {
+  const xi = c.info('x');
+  const axes = c.attrs.axis as number[] | undefined;
+  const shape = util.squeezeShape(xi.shape, axes && axes.length ? axes : undefined).newShape;
+  return reshape(c.a, c.h('x'), shape);
+}, (c) => c.info('x').dtype);
+def('BroadcastArgs', (c) => {
+  const { a } = c;
+  const s0 = Array.from(c.b.readSync(c.info('s0').dataId) as Int32Array);
+  const s1 = Array.from(c.b.readSync(c.info('s1').dataId) as Int32Array);
+  const out = new Int32Array(backend_util.assertAndGetBroadcastShape(s0, s1));
+  return a.from(out, [out.length], INT);
+}, () => 'int32');
+def('SpaceToBatchND', (c) => {
+  const { a } = c;
+  const xi = c.info('x');
+  const blockShape = c.attrs.blockShape as number[];
+  const paddings = c.attrs.paddings as [number, number][];
+  const flat: number[] = [];
+  const full = [...paddings, ...xi.shape.slice(1 + blockShape.length).map(() => [0, 0] as [number, number])];
+  for (let d = full.length - 1; d >= 0; d--) flat.push(full[d]![0], full[d]![1]);
+  const padded = a.t('constant_pad_nd', c.h('x'), [...flat, 0, 0], 0);
+  const pShape = a.shape(padded);
+  const reshaped = backend_util.getReshaped(pShape, blockShape, util.sizeFromShape(blockShape), false);
+  const permuted = backend_util.getPermuted(reshaped.length, blockShape.length, false);
+  const finalShape = backend_util.getReshapedPermuted(pShape, blockShape, util.sizeFromShape(blockShape), false);
+  return reshape(a, perm(a, reshape(a, padded, reshaped), permuted), finalShape);
+}, (c) => c.info('x').dtype);
+def('BatchToSpaceND', (c) => {
+  const { a } = c;
+  const xi = c.info('x');
+  const blockShape = c.attrs.blockShape as number[];
+  const crops = c.attrs.crops as [number, number][];
+  const prod = util.sizeFromShape(blockShape);
+  const reshaped = backend_util.getReshaped(xi.shape, blockShape, prod);
+  const permuted = backend_util.getPermuted(reshaped.length, blockShape.length);
+  const reshapedPermuted = backend_util.getReshapedPermuted(xi.shape, blockShape, prod);
+  const sliceBegin = backend_util.getSliceBeginCoords(crops, blockShape.length);
+  const sliceSize = backend_util.getSliceSize(reshapedPermuted, crops, blockShape.length);
+  let y = reshape(a, perm(a, reshape(a, c.h('x'), reshaped), permuted), reshapedPermuted);
+  for (let d = 0; d < sliceSize.length; d++) if (sliceBegin[d] !== 0 || sliceSize[d] !== reshapedPermuted[d]) y = a.t('narrow', y, d, sliceBegin[d]!, sliceSize[d]!);
+  return y;
+}, (c) => c.info('x').dtype);
+def('FlipLeftRight', (c) => c.a.t('flip', c.h('image'), [2]), (c) => c.info('image').dtype);
+def('BitwiseAnd', (c) => c.a.t('bitwise_and.Tensor', c.h('a'), c.h('b')), (c) => c.info('a').dtype);
+def('Diag', (c) => {
+  const xi = c.info('x');
+  const n = util.sizeFromShape(xi.shape);
+  return reshape(c.a, c.a.t('diag_embed', reshape(c.a, c.h('x'), [n])), [...xi.shape, ...xi.shape]);
+}, (c) => c.info('x').dtype);
+def('DepthToSpace', (c) => {
+  const { a } = c;
+  const xi = c.info('x');
+  const bs = c.attrs.blockSize as number;
+  if (c.attrs.dataFormat === 'NCHW') {
+    const [n, ch, h, w] = xi.shape as [number, number, number, number];
+    const y = perm(a, reshape(a, c.h('x'), [n, bs, bs, ch / (bs * bs), h, w]), [0, 3, 4, 1, 5, 2]);
+    return reshape(a, y, [n, ch / (bs * bs), h * bs, w * bs]);
+  }
+  const [n, h, w, ch] = xi.shape as [number, number, number, number];
+  const y = perm(a, reshape(a, c.h('x'), [n, h, w, bs, bs, ch / (bs * bs)]), [0, 1, 3, 2, 4, 5]);
+  return reshape(a, y, [n, h * bs, w * bs, ch / (bs * bs)]);
+}, (c) => c.info('x').dtype);
+def('SearchSorted', (c) => {
+  const right = c.attrs.side === 'right';
+  return c.a.t('searchsorted.Tensor', c.h('sortedSequence'), c.h('values'), true, right);
+}, () => 'int32');
+def('TensorScatterUpdate', (c) => {
+  const { a } = c;
+  const ti = c.info('tensor');
+  const ii = c.info('indices');
+  const k = ii.shape.length === 1 ? 1 : ii.shape[ii.shape.length - 1]!;
+  const strides = new Int32Array(k);
+  let s = 1;
+  for (let d = k - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= ti.shape[d]!;
+  }
+  const sliceSize = util.sizeFromShape(ti.shape.slice(k));
+  const idx = reshape(a, cast(a, c.h('indices'), LONG), [-1, k]);
+  const flat = reshape(a, a.t('sum.dim_IntList', a.t('mul.Tensor', idx, a.from(strides, [k], INT)), [-1], false), [-1]);
+  const t2 = a.t('clone', reshape(a, c.h('tensor'), [s, sliceSize]));
+  const y = a.t('index_put', t2, [flat], reshape(a, c.h('updates'), [-1, sliceSize]), false);
+  return reshape(a, y, ti.shape);
+}, (c) => c.info('tensor').dtype);
+
 // ---------------------------------------------------------------- fused gradient kernels (see gradients.ts)
 def('TorchReluGrad', (c) => c.a.t('threshold_backward', c.h('dy'), c.h('x'), 0), () => 'float32');
-// tfjs passes the gradient for 0 <= x <= 6 (inclusive); hardtanh_backward blocks x <= min or x >= max.
-def('TorchRelu6Grad', (c) => c.a.t('hardtanh_backward', c.h('dy'), c.h('x'), -1.401298464324817e-45, 6.000000476837158), () => 'float32');
+// tfjs passes the gradient for 0 < x <= 6 (step(x) * (x <= 6)); hardtanh_backward blocks x <= min or x >= max.
+def('TorchRelu6Grad', (c) => c.a.t('hardtanh_backward', c.h('dy'), c.h('x'), 0, 6.000000476837158), () => 'float32');
 def('TorchSquareGrad', (c) => c.a.t('addcmul', scalarT(c.a, 0, FLOAT), c.h('dy'), c.h('x'), 2), () => 'float32');
 def('TorchReduceGrad', (c) => {
   const { a } = c;
