@@ -11,7 +11,7 @@ export function confusionMatrixSvg(confusion: number[][], classNames: string[], 
   const left = 190;
   const top = 60;
   const bottom = 180;
-  const w = left + n * cell + 20;
+  const w = left + n * cell + 170;
   const h = top + n * cell + bottom;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="DejaVu Sans, sans-serif" font-size="11">`,

@@ -12,7 +12,7 @@ export interface ArchitectureSpec {
   /** Default input size in pixels (square). */
   inputSize: number;
   /** Input pixel range the model expects; the data pipeline produces float32 in [0, 1] and the model normalises itself. */
-  build(opts: { numClasses: number; inputSize?: number }): tfl.LayersModel | Promise<tfl.LayersModel>;
+  build(opts: { numClasses: number; inputSize?: number; seed?: number }): tfl.LayersModel | Promise<tfl.LayersModel>;
 }
 
 const registry = new Map<string, ArchitectureSpec>();
@@ -35,7 +35,7 @@ for (const [name, cfg] of Object.entries(resnetConfigs)) {
   registerArchitecture(name, {
     description: `ResNet-style CNN, stages ${cfg.widths.join('/')}, depths ${cfg.depths.join('/')}`,
     inputSize: cfg.inputSize,
-    build: ({ numClasses, inputSize }) => buildResNet({ ...cfg, numClasses, inputSize: inputSize ?? cfg.inputSize }),
+    build: ({ numClasses, inputSize, seed }) => buildResNet({ ...cfg, numClasses, inputSize: inputSize ?? cfg.inputSize, seed }),
   });
 }
 

@@ -24,8 +24,8 @@ export class AdamW {
     readonly lrMultipliers: number[] = variables.map(() => 1),
   ) {
     this.lr = cfg.lr;
-    this.m = variables.map((w) => tf.variable(tf.zerosLike(w), false));
-    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    this.m = tf.tidy(() => variables.map((w) => tf.variable(tf.zerosLike(w), false)));
+    this.v = tf.tidy(() => variables.map((w) => tf.variable(tf.zerosLike(w), false)));
   }
 
   /** Applies one update; `grads[i]` belongs to `variables[i]`. Does not dispose the gradients. */

@@ -83,7 +83,7 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; int
   const srcSize = Math.max(64, inputSize);
   const trainSet = await toImageSet(train, srcSize, 'decode train', quiet, cfg.augment.upscaleProb > 0 ? inputSize * 2 : undefined);
   const valSet = await toImageSet(val, srcSize, 'decode val', quiet);
-  const model = await arch.build({ numClasses: full.classes.length, inputSize });
+  const model = await arch.build({ numClasses: full.classes.length, inputSize, seed: cfg.seed });
   const fitResult = await fit({ model, modelName: cfg.model, classes: full.classes, cfg, inputSize, train: trainSet, val: valSet, runDir, quiet, interruptAfter: opts.interruptAfter });
   model.dispose();
   if (fitResult.interrupted) {
