@@ -119,6 +119,8 @@ export interface FeatureOptions {
   /** Cache root (default: plumage's cache dir); features go under <root>/features. */
   cacheRoot?: string;
   batchSize?: number;
+  /** Further cut points (before `cut`) to fill in their caches from the same forward pass. */
+  alsoCache?: CutPoint[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -200,7 +202,12 @@ export async function computeFeatures(images: FeatureImage[], view: ViewSpec, op
     }
   });
   if (missing.length) {
-    const fwd = new FrozenForward(opts.graph, { to: cut });
+    const also = opts.alsoCache ?? [];
+    const alsoStores = also.map((c) => {
+      const sh = cutShape(opts.graph, c, opts.inputSize);
+      return new Store(path.join(root, 'features', opts.backboneId, `${cutKey(c)}@${opts.inputSize}`, viewKey(view)), sh.reduce((a, b) => a * b, 1));
+    });
+    const fwd = new FrozenForward(opts.graph, { to: cut, also });
     const bs = opts.batchSize ?? 32;
     try {
       const load = (start: number) => Promise.all(missing.slice(start, start + bs).map((i) => decodeView(images[i]!, view, opts.inputSize)));
@@ -209,10 +216,19 @@ export async function computeFeatures(images: FeatureImage[], view: ViewSpec, op
         const px = await next;
         if (s + bs < missing.length) next = load(s + bs); // decode the next batch while this one runs
         const x = viewBatch(px, opts.inputSize, view);
-        const y = fwd.apply(x);
-        const rows = (await y.data()) as Float32Array;
-        tf.dispose([x, y]);
-        store.append(missing.slice(s, s + bs).map((i) => keys[i]!), rows);
+        const ys = fwd.applyMulti(x);
+        const bkeys = missing.slice(s, s + bs).map((i) => keys[i]!);
+        store.append(bkeys, (await ys[0]!.data()) as Float32Array);
+        for (let k = 0; k < alsoStores.length; k++) {
+          const st = alsoStores[k]!;
+          const fresh = bkeys.map((key, j) => [key, j] as const).filter(([key]) => !st.index.has(key));
+          if (fresh.length === 0) continue;
+          const all = (await ys[k + 1]!.data()) as Float32Array;
+          const rows = new Float32Array(fresh.length * st.dim);
+          fresh.forEach(([, j], r) => rows.set(all.subarray(j * st.dim, (j + 1) * st.dim), r * st.dim));
+          st.append(fresh.map(([key]) => key), rows);
+        }
+        tf.dispose([x, ...ys]);
         opts.onProgress?.(Math.min(s + bs, missing.length), missing.length);
       }
     } finally {

@@ -85,6 +85,8 @@ export interface ProbeOptions {
   head?: HeadOptions;
   cacheRoot?: string;
   weights?: CacheOptions;
+  /** Also cache these block outputs from the same forward passes (e.g. for a later partial fine-tune). */
+  alsoCache?: CutPoint[];
   log?: (msg: string) => void;
   name?: string;
 }
@@ -130,6 +132,7 @@ export async function runProbe(split: TransferSplit, opts: ProbeOptions): Promis
         graph: bb.graph,
         inputSize: res,
         cacheRoot: opts.cacheRoot,
+        alsoCache: opts.alsoCache,
         onProgress: (d, t) => {
           if (d === t || d % 1024 < 32) log(`  ${bb.id} ${what} ${viewKey(view)}@${res}: ${d}/${t}`);
         },

@@ -418,14 +418,16 @@ export class FrozenForward {
   private readonly weights = new Map<string, { k: tf.Tensor; b: tf.Tensor }>();
   private readonly from: number;
   private readonly to: number;
+  private readonly extra: number[];
   private readonly clamp: boolean;
   constructor(
     readonly graph: FloatGraph,
-    opts: { from?: CutPoint; to?: CutPoint; clampToQuantRange?: boolean } = {},
+    opts: { from?: CutPoint; to?: CutPoint; clampToQuantRange?: boolean; /** Further cut points returned by applyMulti (must lie before `to`). */ also?: CutPoint[] } = {},
   ) {
     this.clamp = opts.clampToQuantRange ?? false;
     this.from = cutTensor(graph, opts.from ?? 'image');
     this.to = cutTensor(graph, opts.to ?? 'embedding');
+    this.extra = (opts.also ?? []).map((c) => cutTensor(graph, c));
     for (const n of graph.nodes) {
       if (n.kernel && n.bias) {
         const k = n.kind === 'dense' ? tf.tensor2d(n.kernel, n.kernelShape as [number, number]) : tf.tensor4d(n.kernel, n.kernelShape as [number, number, number, number]);
@@ -436,13 +438,23 @@ export class FrozenForward {
 
   /** x: float32 [N,H,W,3] in [0,1] (or a cut tensor when `from` is a block). */
   apply(x: tf.Tensor4D | tf.Tensor2D): tf.Tensor {
+    return this.applyMulti(x)[0]!;
+  }
+
+  /** Returns [output at `to`, ...outputs at the `also` cut points], from one pass. */
+  applyMulti(x: tf.Tensor4D | tf.Tensor2D): tf.Tensor[] {
     const g = this.graph;
+    const pick = (env: Map<number, tf.Tensor>, last: tf.Tensor) => [last, ...this.extra.map((t) => {
+      const v = env.get(t);
+      if (!v) throw new Error('FrozenForward: an extra cut point is not computed before the end point');
+      return v;
+    })];
     return tf.tidy(() => {
       const env = new Map<number, tf.Tensor>();
       let input: tf.Tensor = x;
       if (this.from === g.inputTensor) input = tf.add(tf.mul(x, 255 * g.inputScale), -g.inputZeroPoint * g.inputScale);
       env.set(this.from, input);
-      if (this.from === this.to) return input;
+      if (this.from === this.to) return pick(env, input);
       for (const n of g.nodes) {
         if (env.has(n.output) || !n.inputs.every((i) => env.has(i))) continue;
         const ins = n.inputs.map((i) => env.get(i)!);
@@ -485,7 +497,7 @@ export class FrozenForward {
           if (r) y = tf.clipByValue(y, r[0], r[1]);
         }
         env.set(n.output, y);
-        if (n.output === this.to) return y;
+        if (n.output === this.to) return pick(env, y);
       }
       throw new Error('FrozenForward: end point not reached');
     });

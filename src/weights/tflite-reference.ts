@@ -45,7 +45,7 @@ export function srdhm(a: number, b: number): number {
   const lo = A * bl + nudge; // < 2^48, exact
   const loQ = Math.floor(lo / 65536);
   const r = Math.floor((hi + loQ) / 32768);
-  return neg ? -r : r;
+  return neg ? 0 - r : r;
 }
 
 /** gemmlowp RoundingDivideByPOT. */

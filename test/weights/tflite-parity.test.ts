@@ -13,7 +13,7 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const shared = path.resolve(root, '..', 'shared', 'models');
 const data = path.resolve(root, '..', 'shared', 'data', 'birds25');
 const skip = !existsSync(shared) || !existsSync(data) ? `skipped: ${shared} or ${data} is absent (pretrained TFLite models / birds25 images needed)` : false;
-const N = Number(process.env.PLUMAGE_PARITY_IMAGES ?? 10);
+const N = Number(process.env.PLUMAGE_PARITY_IMAGES ?? 5);
 
 async function images(n: number): Promise<Uint8Array[]> {
   const files = (await fs.readdir(path.join(data, 'train'))).sort().slice(0, n);

@@ -1,0 +1,182 @@
+/**
+ * Full fine-tuning: every backbone layer plus a new head, end to end on decoded images (views sampled per step:
+ * 64px or 256px source, random flip). Slow on CPU/wasm; resumable: one checkpoint per epoch (weights + Adam
+ * state + epoch), and a later call with the same checkpoint folder continues after the last finished epoch.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { argmaxRows, classificationReport } from '../eval/metrics.js';
+import { loadWeightsInto, readCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { Rng } from '../util/random.js';
+import { type CacheOptions, loadPretrained } from '../weights/index.js';
+import { applyGraph } from '../weights/tflite-import.js';
+import { decodeView, type FeatureImage, viewBatch, type ViewSpec } from './features.js';
+import { softVote } from './head.js';
+import { DEFAULT_EVAL_VIEWS, type RecipeResult, type TransferSplit } from './recipes.js';
+
+export interface FullOptions {
+  backbone: string;
+  /** Folder for the per-epoch checkpoint (`last.ckpt`) and `state.json`. */
+  checkpointDir: string;
+  inputSize?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Learning-rate multiplier for the pretrained layers (default 0.1). */
+  backboneLrScale?: number;
+  labelSmoothing?: number;
+  /** Sources sampled for training views (default both: 64px and 256px). */
+  trainSources?: ('lr' | 'hr')[];
+  evalViews?: ViewSpec[];
+  /** Stop after this many epochs in this call (to split a long run over several calls); the run stays resumable. */
+  maxEpochsThisCall?: number;
+  seed?: number;
+  weights?: CacheOptions;
+  log?: (msg: string) => void;
+  name?: string;
+}
+
+export function buildFineTuneModel(graph: Parameters<typeof applyGraph>[0], numClasses: number, inputSize: number): tfl.LayersModel {
+  const input = tfl.input({ shape: [inputSize, inputSize, 3], name: 'image' });
+  let y = applyGraph(graph, input, { from: 'image', to: 'embedding', trainable: true });
+  y = tfl.layers.dropout({ rate: 0.2, name: 'head_dropout' }).apply(y) as tfl.SymbolicTensor;
+  const logits = tfl.layers.dense({ units: numClasses, name: 'new_head', kernelInitializer: 'zeros' }).apply(y) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: logits, name: 'mobilenetv2_finetune' });
+}
+
+interface FullState {
+  epochsDone: number;
+  step: number;
+  backbone: string;
+  inputSize: number;
+  numClasses: number;
+  optimizerWeightNames: { head: string[]; body: string[] };
+  history: { epoch: number; loss: number; seconds: number }[];
+}
+
+/** Runs (or resumes) full fine-tuning; returns the validation/test predictions once all epochs are done. */
+export async function runFull(split: TransferSplit, opts: FullOptions): Promise<RecipeResult & { epochsDone: number; complete: boolean }> {
+  const log = opts.log ?? (() => {});
+  const res = opts.inputSize ?? 128;
+  const epochs = opts.epochs ?? 3;
+  const bs = opts.batchSize ?? 32;
+  const lr0 = opts.learningRate ?? 1e-3;
+  const lrScale = opts.backboneLrScale ?? 0.1;
+  const ls = opts.labelSmoothing ?? 0.1;
+  const sources = opts.trainSources ?? ['lr', 'hr'];
+  const evalViews = opts.evalViews ?? DEFAULT_EVAL_VIEWS;
+  const numClasses = split.classes.length;
+  const bb = await loadPretrained(opts.backbone, opts.weights);
+  const model = buildFineTuneModel(bb.graph, numClasses, res);
+  const headVars = model.getLayer('new_head').trainableWeights.map((w) => w.read() as tf.Variable);
+  const bodyVars = model.trainableWeights.map((w) => w.read() as tf.Variable).filter((v) => !headVars.includes(v));
+  const optHead = tf.train.adam(lr0);
+  const optBody = tf.train.adam(lr0 * lrScale);
+  fs.mkdirSync(opts.checkpointDir, { recursive: true });
+  const ckptFile = path.join(opts.checkpointDir, 'last.ckpt');
+  const stateFile = path.join(opts.checkpointDir, 'state.json');
+  let state: FullState = { epochsDone: 0, step: 0, backbone: opts.backbone, inputSize: res, numClasses, optimizerWeightNames: { head: [], body: [] }, history: [] };
+  if (fs.existsSync(stateFile) && fs.existsSync(ckptFile)) {
+    const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as FullState;
+    if (saved.backbone !== opts.backbone || saved.inputSize !== res || saved.numClasses !== numClasses) {
+      throw new Error(`${opts.checkpointDir}: checkpoint is for ${saved.backbone} @${saved.inputSize} with ${saved.numClasses} classes, not ${opts.backbone} @${res} with ${numClasses}`);
+    }
+    const ck = readCheckpoint(ckptFile);
+    if (ck.meta.epochsDone !== saved.epochsDone) throw new Error(`${opts.checkpointDir}: state.json (epoch ${saved.epochsDone}) and last.ckpt (epoch ${String(ck.meta.epochsDone)}) disagree`);
+    loadWeightsInto(model, ck, ckptFile);
+    const nh = saved.optimizerWeightNames.head.length;
+    await optHead.setWeights(ck.extra.slice(0, nh).map((tensor, i) => ({ name: saved.optimizerWeightNames.head[i]!, tensor })));
+    await optBody.setWeights(ck.extra.slice(nh).map((tensor, i) => ({ name: saved.optimizerWeightNames.body[i]!, tensor })));
+    state = saved;
+    log(`full: resumed from ${ckptFile} after epoch ${state.epochsDone}`);
+  }
+  const nTrain = split.train.labels.length;
+  const stepsPerEpoch = Math.ceil(nTrain / bs);
+  const totalSteps = stepsPerEpoch * epochs;
+  let epochsThisCall = 0;
+  const tTrain0 = performance.now();
+  while (state.epochsDone < epochs && epochsThisCall < (opts.maxEpochsThisCall ?? Infinity)) {
+    const ep = state.epochsDone;
+    const rng = new Rng((opts.seed ?? 11) * 1000 + ep); // per-epoch stream: a resumed epoch sees the same order
+    const order = rng.shuffle(Array.from({ length: nTrain }, (_, i) => i));
+    const t0 = performance.now();
+    let lossSum = 0;
+    let nb = 0;
+    const load = async (s: number) => {
+      const idx = order.slice(s, s + bs);
+      const views = idx.map(() => ({ source: sources[rng.int(sources.length)]!, flip: rng.next() < 0.5 }) as ViewSpec);
+      const px = await Promise.all(idx.map((i, k) => decodeView(split.train.images[i]!, views[k]!, res)));
+      return { idx, views, px };
+    };
+    let next = load(0);
+    for (let s = 0; s < nTrain; s += bs) {
+      const b = await next;
+      if (s + bs < nTrain) next = load(s + bs);
+      const f = 0.5 * (1 + Math.cos((Math.PI * state.step) / totalSteps));
+      (optHead as unknown as { learningRate: number }).learningRate = lr0 * f;
+      (optBody as unknown as { learningRate: number }).learningRate = lr0 * lrScale * f;
+      state.step++;
+      const x = tf.tidy(() => tf.concat(b.px.map((p, k) => viewBatch([p], res, { source: 'lr', flip: b.views[k]!.flip }))) as tf.Tensor4D);
+      const yb = tf.tensor1d(b.idx.map((i) => split.train.labels[i]!), 'int32');
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(x, { training: true }) as tf.Tensor2D;
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(yb, numClasses), out, undefined, ls) as tf.Scalar;
+      }, headVars.concat(bodyVars));
+      optHead.applyGradients(headVars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+      optBody.applyGradients(bodyVars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+      lossSum += (await value.data())[0]!;
+      tf.dispose([value, x, yb, ...Object.values(grads)]);
+      nb++;
+      if (nb % 20 === 0) log(`  full ${opts.backbone} epoch ${ep + 1}/${epochs} step ${nb}/${stepsPerEpoch} loss ${(lossSum / nb).toFixed(4)}`);
+    }
+    state.epochsDone++;
+    epochsThisCall++;
+    state.history.push({ epoch: state.epochsDone, loss: lossSum / nb, seconds: (performance.now() - t0) / 1000 });
+    const hw = await optHead.getWeights();
+    const bw = await optBody.getWeights();
+    state.optimizerWeightNames = { head: hw.map((w) => w.name), body: bw.map((w) => w.name) };
+    await saveCheckpoint(ckptFile, model, { model: `transfer-full:${opts.backbone}`, numClasses, inputSize: res, classes: split.classes, epochsDone: state.epochsDone }, [...hw, ...bw].map((w) => w.tensor));
+    fs.writeFileSync(stateFile + '.tmp', JSON.stringify(state, null, 1));
+    fs.renameSync(stateFile + '.tmp', stateFile);
+    log(`full: epoch ${state.epochsDone}/${epochs} loss ${(lossSum / nb).toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s); checkpoint ${ckptFile}`);
+  }
+  const trainingS = (performance.now() - tTrain0) / 1000;
+  const complete = state.epochsDone >= epochs;
+  const predictImages = async (images: FeatureImage[]) => {
+    const perView: Float32Array[] = [];
+    for (const v of evalViews) {
+      const out = new Float32Array(images.length * numClasses);
+      for (let s = 0; s < images.length; s += 64) {
+        const px = await Promise.all(images.slice(s, s + 64).map((im) => decodeView(im, v, res)));
+        const x = viewBatch(px, res, v);
+        const p = tf.tidy(() => tf.softmax(model.predict(x) as tf.Tensor2D));
+        out.set((await p.data()) as Float32Array, s * numClasses);
+        tf.dispose([x, p]);
+      }
+      perView.push(out);
+    }
+    return softVote(perView);
+  };
+  const tp = performance.now();
+  const valProbs = await predictImages(split.val.images);
+  const testProbs = split.test ? await predictImages(split.test.images) : undefined;
+  const predictionS = (performance.now() - tp) / 1000;
+  optHead.dispose();
+  optBody.dispose();
+  model.dispose();
+  const rep = classificationReport(split.val.labels, argmaxRows(valProbs, numClasses), split.classes);
+  return {
+    name: opts.name ?? `full ${opts.backbone} @${res}`,
+    valProbs,
+    testProbs,
+    valMacroF1: rep.macroF1,
+    valAccuracy: rep.accuracy,
+    timings: { embeddingS: 0, trainingS, predictionS },
+    featuresComputed: 0,
+    featuresCached: 0,
+    epochsDone: state.epochsDone,
+    complete,
+  };
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { computeFeatures, parseView, viewKey } from '../../src/transfer/features.js';
+import { runFull } from '../../src/transfer/full.js';
+import { softVote, trainHead } from '../../src/transfer/head.js';
+import { loadTransferSplit, runProbe } from '../../src/transfer/recipes.js';
+import { mapSpecies } from '../../src/transfer/zeroshot.js';
+import { parseLabels } from '../../src/weights/labels.js';
+import { loadPretrained } from '../../src/weights/index.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const models = path.resolve(root, '..', 'shared', 'models');
+const mini = path.resolve(root, '..', 'shared', 'data', 'birds25-mini');
+const skipShared = !existsSync(models) || !existsSync(mini) ? `skipped: ${models} or ${mini} is absent` : false;
+
+describe('transfer building blocks', () => {
+  it('view keys round-trip', () => {
+    for (const k of ['lr', 'hr', 'lr.flip', 'hr.crop85c', 'lr.crop90tl.flip']) assert.equal(viewKey(parseView(k)), k);
+    assert.throws(() => parseView('mid'), /bad view/);
+  });
+
+  it('softmax regression head separates a synthetic 3-class problem; soft vote averages', async () => {
+    await tf.setBackend('cpu');
+    const n = 300;
+    const dim = 8;
+    const x = new Float32Array(n * dim);
+    const y: number[] = [];
+    let s = 3;
+    const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5;
+    for (let i = 0; i < n; i++) {
+      const c = i % 3;
+      y.push(c);
+      for (let j = 0; j < dim; j++) x[i * dim + j] = rnd() + (j === c ? 3 : 0) + 100; // offset: standardization matters
+    }
+    for (const kind of ['linear', 'mlp'] as const) {
+      const head = await trainHead(x, y, dim, 3, { kind, epochs: 20, batchSize: 32, learningRate: 0.01, hidden: 16 });
+      const p = head.predict(x);
+      let ok = 0;
+      for (let i = 0; i < n; i++) {
+        const row = Array.from(p.subarray(i * 3, i * 3 + 3));
+        if (row.indexOf(Math.max(...row)) === y[i]) ok++;
+      }
+      assert.ok(ok / n > 0.95, `${kind}: train accuracy ${ok / n}`);
+      head.dispose();
+    }
+    assert.deepEqual(Array.from(softVote([new Float32Array([1, 0]), new Float32Array([0, 1])], [3, 1])), [0.75, 0.25]);
+  });
+
+  it('maps species by Latin name or common name', () => {
+    const labels = parseLabels('Upupa epops (Common Hoopoe)\nFoo bar (Sarus Crane)\nbackground\n', 'inat');
+    const m = mapSpecies(['Hoopoe', 'Sarus Crane', 'Jungle Babbler'], labels);
+    assert.deepEqual(m.map((x) => [x.species, x.labelIndex]), [['Hoopoe', 0], ['Sarus Crane', 1]]);
+  });
+});
+
+describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
+  it('probe: embeddings are cached on disk (second run computes nothing) and the head learns', async () => {
+    await tf.setBackend('cpu');
+    const cacheRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-probe-'));
+    const split = loadTransferSplit(mini, { limit: 150, valFraction: 0.2, seed: 1, withTest: false });
+    const opts = { backbones: ['mobilenetv2-inat-birds'], inputSize: 96, trainViews: [parseView('lr'), parseView('hr')], evalViews: [parseView('lr'), parseView('lr.flip')], cacheRoot, weights: { offline: true } };
+    const a = await runProbe(split, opts);
+    assert.equal(a.featuresComputed, split.train.labels.length * 2 + split.val.labels.length * 2);
+    assert.ok(a.valMacroF1 > 0.3, `val Macro F1 ${a.valMacroF1} (chance is 0.04)`);
+    const b = await runProbe(split, opts);
+    assert.equal(b.featuresComputed, 0);
+    assert.ok(Math.abs(a.valMacroF1 - b.valMacroF1) < 1e-9);
+    a.head.dispose();
+    b.head.dispose();
+    // A torn append (rows without keys) is cut off on the next open.
+    const dir = path.join(cacheRoot, 'features', 'mobilenetv2-inat-birds', 'embedding@96', 'lr');
+    await fs.appendFile(path.join(dir, 'rows.f32'), new Uint8Array(100));
+    const bb = await loadPretrained('mobilenetv2-inat-birds', { offline: true });
+    const again = await computeFeatures(split.val.images, parseView('lr'), { backboneId: bb.id, graph: bb.graph, inputSize: 96, cacheRoot });
+    assert.equal(again.computed, 0);
+    assert.equal((await fs.stat(path.join(dir, 'rows.f32'))).size % (1280 * 4), 0);
+  });
+
+  it('full fine-tuning writes a checkpoint per epoch and resumes', async () => {
+    await tf.setBackend('cpu');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-'));
+    const split = loadTransferSplit(mini, { limit: 60, valFraction: 0.2, seed: 2, withTest: false });
+    const logs: string[] = [];
+    const opts = { backbone: 'mobilenetv2-inat-birds', checkpointDir: dir, inputSize: 64, epochs: 2, batchSize: 16, evalViews: [parseView('lr')], weights: { offline: true }, log: (m: string) => logs.push(m) };
+    const first = await runFull(split, { ...opts, maxEpochsThisCall: 1 });
+    assert.equal(first.epochsDone, 1);
+    assert.equal(first.complete, false);
+    assert.ok(existsSync(path.join(dir, 'last.ckpt')));
+    const second = await runFull(split, opts);
+    assert.ok(logs.some((l) => /resumed .* after epoch 1/.test(l)), logs.join('\n'));
+    assert.equal(second.epochsDone, 2);
+    assert.equal(second.complete, true);
+    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { history: unknown[] };
+    assert.equal(state.history.length, 2);
+    assert.equal(second.valProbs.length, split.val.labels.length * 25);
+    await assert.rejects(runFull(split, { ...opts, inputSize: 96 }), /checkpoint is for/);
+  });
+});
