@@ -4,9 +4,8 @@
  * loads by name (src/weights/safetensors-hf.ts).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initializers } from './vit-layers/base.js';
 import { BeitBlock, BeitRelativePositionBias, BeitTokens } from './vit-layers/beit-layers.js';
-import { LayerNorm, PixelNormalize, ToTokens, TokenPool } from './vit-layers/common-layers.js';
+import { LayerNorm, PatchEmbed, PixelNormalize, TokenPool } from './vit-layers/common-layers.js';
 import { classifierLayer, dropPathSchedule, type VitBuildOptions } from './vit-layers/head.js';
 
 /** The HF BeitConfig fields the model uses (snake_case as in config.json). */
@@ -96,13 +95,9 @@ export function buildBeit(config: BeitConfig, opts: VitBuildOptions = {}): tfl.L
   const input = tfl.input({ shape: [size, size, config.num_channels], name: 'pixel_values' });
   let x: tfl.SymbolicTensor = input;
   if ((opts.normalize ?? 'none') !== 'none') x = new PixelNormalize({ mode: opts.normalize!, name: 'pixel_normalize' }).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers
-    .conv2d({
-      filters: C, kernelSize: config.patch_size, strides: config.patch_size, padding: 'valid',
-      kernelInitializer: initializers.trunc02(), name: 'beit.embeddings.patch_embeddings.projection',
-    })
-    .apply(x) as tfl.SymbolicTensor;
-  x = new ToTokens({ name: 'beit.embeddings.flatten' }).apply(x) as tfl.SymbolicTensor;
+  x = new PatchEmbed({
+    patchSize: config.patch_size, inChannels: config.num_channels, dim: C, name: 'beit.embeddings.patch_embeddings.projection',
+  }).apply(x) as tfl.SymbolicTensor;
   x = new BeitTokens({
     dim: C, numPatches: g * g, usePositionEmbeddings: config.use_absolute_position_embeddings, useMaskToken: config.use_mask_token,
     name: 'beit.embeddings',

@@ -4,8 +4,7 @@
  * loads by name (src/weights/safetensors-hf.ts).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initializers } from './vit-layers/base.js';
-import { LayerNorm, PixelNormalize, ToTokens, TokenPool } from './vit-layers/common-layers.js';
+import { LayerNorm, PatchEmbed, PixelNormalize, TokenPool } from './vit-layers/common-layers.js';
 import { classifierLayer, dropPathSchedule, type VitBuildOptions } from './vit-layers/head.js';
 import { Swinv2Block, Swinv2PatchMerging } from './vit-layers/swinv2-layers.js';
 
@@ -90,13 +89,9 @@ export function buildSwinv2(config: Swinv2Config, opts: VitBuildOptions = {}): t
   const input = tfl.input({ shape: [size, size, config.num_channels], name: 'pixel_values' });
   let x: tfl.SymbolicTensor = input;
   if ((opts.normalize ?? 'none') !== 'none') x = new PixelNormalize({ mode: opts.normalize!, name: 'pixel_normalize' }).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers
-    .conv2d({
-      filters: config.embed_dim, kernelSize: config.patch_size, strides: config.patch_size, padding: 'valid',
-      kernelInitializer: initializers.trunc02(), name: 'swinv2.embeddings.patch_embeddings.projection',
-    })
-    .apply(x) as tfl.SymbolicTensor;
-  x = new ToTokens({ name: 'swinv2.embeddings.flatten' }).apply(x) as tfl.SymbolicTensor;
+  x = new PatchEmbed({
+    patchSize: config.patch_size, inChannels: config.num_channels, dim: config.embed_dim, name: 'swinv2.embeddings.patch_embeddings.projection',
+  }).apply(x) as tfl.SymbolicTensor;
   x = new LayerNorm({ dim: config.embed_dim, eps: 1e-5, name: 'swinv2.embeddings.norm' }).apply(x) as tfl.SymbolicTensor;
   const hidden: tfl.SymbolicTensor[] = [x];
 

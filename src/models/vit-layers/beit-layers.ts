@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ParamLayer, initializers, isTraining, type LayerArgs } from './base.js';
-import { activation, beitRelativePositionIndex, dropPath, layerNorm, linear, makeTableLookup } from './ops.js';
+import { activation, beitRelativePositionIndex, dropPath, layerNorm, linear, makeTableLookup, mm } from './ops.js';
 
 export interface BeitTokensArgs extends LayerArgs {
   dim: number;
@@ -190,11 +190,11 @@ export class BeitBlock extends ParamLayer {
     const q = heads(linear(x, this.w('attention.attention.query.kernel'), this.w('attention.attention.query.bias')));
     const k = heads(linear(x, this.w('attention.attention.key.kernel')));
     const v = heads(linear(x, this.w('attention.attention.value.kernel'), this.w('attention.attention.value.bias')));
-    let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(hd));
+    let scores = tf.div(mm(q, k, false, true), Math.sqrt(hd));
     const table = this.wOpt('attention.attention.relative_position_bias.relative_position_bias_table');
     if (table) scores = tf.add(scores, this.rel.apply(table));
     if (shared) scores = tf.add(scores, shared);
-    const ctx = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores, -1), v), [0, 2, 1, 3]), [b!, n!, dim]);
+    const ctx = tf.reshape(tf.transpose(mm(tf.softmax(scores, -1), v), [0, 2, 1, 3]), [b!, n!, dim]);
     return linear(ctx, this.w('attention.output.dense.kernel'), this.w('attention.output.dense.bias'));
   }
 

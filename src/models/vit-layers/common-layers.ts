@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ParamLayer, initializers, single, type LayerArgs } from './base.js';
-import { layerNorm } from './ops.js';
+import { layerNorm, mm } from './ops.js';
 
 export interface LayerNormArgs extends LayerArgs {
   dim: number;
@@ -124,3 +124,58 @@ export class ToTokens extends tfl.layers.Layer {
 }
 
 for (const cls of [LayerNorm, TokenPool, PixelNormalize, ToTokens]) tf.serialization.registerClass(cls);
+
+export interface PatchEmbedArgs extends LayerArgs {
+  patchSize: number;
+  inChannels: number;
+  dim: number;
+}
+
+/**
+ * Non-overlapping patch projection (a Conv2d with kernel = stride = patch), computed as patchify + one matMul so that
+ * its gradient is a plain matMul on every backend. NHWC [B, H, W, Cin] -> tokens [B, (H/p)*(W/p), dim], row-major.
+ * Weights `kernel` (HWIO [p, p, Cin, dim], HF OIHW by the loader's rule) and `bias`.
+ */
+export class PatchEmbed extends ParamLayer {
+  static className = 'PlumagePatchEmbed';
+  readonly cfg: Required<Omit<PatchEmbedArgs, keyof LayerArgs>>;
+
+  constructor(args: PatchEmbedArgs) {
+    super(args);
+    this.cfg = { patchSize: args.patchSize, inChannels: args.inChannels, dim: args.dim };
+  }
+
+  override build(): void {
+    const { patchSize: p, inChannels, dim } = this.cfg;
+    this.param('kernel', [p, p, inChannels, dim], initializers.trunc02());
+    this.param('bias', [dim], initializers.zeros());
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const { patchSize: p, inChannels: c, dim } = this.cfg;
+      const [b, h, w] = x.shape as number[];
+      const gh = h! / p;
+      const gw = w! / p;
+      // [B*gh, p, gw, p*C] -> [B*gh, gw, p, p*C] -> [B*gh*gw, p*p*C] with (ph, pw, c) order = HWIO row order.
+      const t = tf.transpose(tf.reshape(x, [b! * gh, p, gw, p * c]), [0, 2, 1, 3]);
+      const patches = tf.reshape(t, [b! * gh * gw, p * p * c]);
+      const y = tf.add(mm(patches, tf.reshape(this.w('kernel'), [p * p * c, dim])), this.w('bias'));
+      return tf.reshape(y, [b!, gh * gw, dim]);
+    });
+  }
+
+  override computeOutputShape(s: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = s as tfl.Shape;
+    const p = this.cfg.patchSize;
+    return [shape[0]!, (shape[1]! / p) * (shape[2]! / p), this.cfg.dim];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...(this.cfg as unknown as tf.serialization.ConfigDict) };
+  }
+}
+
+tf.serialization.registerClass(PatchEmbed);

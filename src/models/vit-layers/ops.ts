@@ -4,12 +4,40 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+function swapLast(x: tf.Tensor): tf.Tensor {
+  const r = x.rank;
+  return tf.transpose(x, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2]);
+}
+
+/**
+ * (Batched) matMul whose forward and backward passes only issue non-transposed matMuls, with explicit transposes.
+ * Same values as tf.matMul(a, b, ta, tb); exists because some backends (wasm) run transposed matMuls — which
+ * tf.matMul's own gradient uses — an order of magnitude slower than plain ones.
+ */
+export function mm(a: tf.Tensor, b: tf.Tensor, ta = false, tb = false): tf.Tensor {
+  const f = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const A = ta ? swapLast(a) : a;
+    const B = tb ? swapLast(b) : b;
+    save([A, B]);
+    return {
+      value: tf.matMul(A, B),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const g = Array.isArray(dy) ? dy[0]! : dy;
+        const dA = tf.matMul(g, swapLast(saved[1]!));
+        const dB = tf.matMul(swapLast(saved[0]!), g);
+        return [ta ? swapLast(dA) : dA, tb ? swapLast(dB) : dB];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(a, b);
+}
+
 /** x @ kernel (+ bias) over the last axis, for any rank >= 2. kernel is [in, out]. */
 export function linear(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor | null): tf.Tensor {
   const inDim = x.shape[x.rank - 1]!;
   const outDim = kernel.shape[1]!;
   const flat = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  let y: tf.Tensor = tf.matMul(flat, kernel as tf.Tensor2D);
+  let y: tf.Tensor = mm(flat, kernel);
   if (bias) y = tf.add(y, bias);
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
@@ -185,7 +213,7 @@ export function makeTableLookup(index: Int32Array, tableRows: number): { lookup:
     const oh = new Float32Array(index.length * tableRows);
     for (let i = 0; i < index.length; i++) oh[i * tableRows + index[i]!] = 1;
     const m = tf.keep(tf.tensor2d(oh, [index.length, tableRows]));
-    return { lookup: (t) => tf.matMul(m, t as tf.Tensor2D), dispose: () => m.dispose() };
+    return { lookup: (t) => mm(m, t), dispose: () => m.dispose() };
   }
   const idx = tf.keep(tf.tensor1d(index, 'int32'));
   return { lookup: (t) => tf.gather(t, idx), dispose: () => idx.dispose() };

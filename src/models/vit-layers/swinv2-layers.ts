@@ -12,6 +12,7 @@ import {
   layerNorm,
   linear,
   makeTableLookup,
+  mm,
   roll,
   swinRelativePositionIndex,
   swinShiftMask,
@@ -142,7 +143,7 @@ export class Swinv2Block extends ParamLayer {
     const q = heads(linear(win, this.w('attention.self.query.kernel'), this.wOpt('attention.self.query.bias')));
     const k = heads(linear(win, this.w('attention.self.key.kernel')));
     const v = heads(linear(win, this.w('attention.self.value.kernel'), this.wOpt('attention.self.value.bias')));
-    let scores = tf.matMul(l2Normalize(q), l2Normalize(k), false, true); // [Bw, heads, N, N]
+    let scores = mm(l2Normalize(q), l2Normalize(k), false, true); // [Bw, heads, N, N]
     scores = tf.mul(scores, tf.exp(tf.minimum(this.w('attention.self.logit_scale'), LOGIT_SCALE_MAX)));
     scores = tf.add(scores, this.positionBias());
     if (this.mask) {
@@ -150,7 +151,7 @@ export class Swinv2Block extends ParamLayer {
       scores = tf.reshape(tf.add(tf.reshape(scores, [bw / nW, nW, numHeads, n * n]), this.mask), [bw, numHeads, n, n]);
     }
     const probs = tf.softmax(scores, -1);
-    const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [bw, n, dim]);
+    const ctx = tf.reshape(tf.transpose(mm(probs, v), [0, 2, 1, 3]), [bw, n, dim]);
     const out = linear(ctx, this.w('attention.output.dense.kernel'), this.w('attention.output.dense.bias'));
     let y = windowReverse(out, ws, b, hp, wp);
     if (this.shift > 0) y = roll(roll(y, this.shift, 1), this.shift, 2);
