@@ -18,6 +18,7 @@ export const SUITES: { startsWith: string; onlyIf?: RegExp; why: string }[] = [
   { startsWith: 'depthwiseConv2D wasm', why: 'depthwise forward + gradient specs' },
   { startsWith: 'depthwiseConv2d gradients wasm', why: 'DepthwiseConv2dNativeBackpropInput/Filter' },
   { startsWith: 'unsortedSegmentSum wasm', why: 'UnsortedSegmentSum' },
+  { startsWith: 'tile wasm', why: 'Tile is replaced by a block-copy kernel' },
   { startsWith: 'fused conv2d wasm', onlyIf: /gradient/i, why: 'fused conv2d gradients use Conv2DBackpropInput/Filter' },
   { startsWith: 'fused depthwiseConv2D wasm', onlyIf: /gradient/i, why: 'fused depthwise gradients use the depthwise backprop kernels' },
 ];
@@ -27,6 +28,7 @@ const TEST_FILES = [
   'ops/conv2d_transpose_test.js',
   'ops/depthwise_conv2d_test.js',
   'ops/unsorted_segment_sum_test.js',
+  'ops/tile_test.js',
   'ops/fused/fused_conv2d_test.js',
   'ops/fused/fused_depthwise_conv2d_test.js',
 ];

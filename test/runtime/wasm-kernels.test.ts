@@ -75,11 +75,13 @@ before(async () => {
 });
 
 describe('wasm training kernels: registration', () => {
-  test('all added kernels are registered on wasm and the stock Conv2DBackpropInput was replaced', () => {
+  test('all added kernels are registered on wasm and the stock Conv2DBackpropInput and Tile were replaced', () => {
     for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
-    const stock = capturedKernel('Conv2DBackpropInput');
-    assert.ok(stock, 'stock kernel captured');
-    assert.notEqual(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc, stock!.kernelFunc);
+    for (const name of ['Conv2DBackpropInput', 'Tile']) {
+      const stock = capturedKernel(name);
+      assert.ok(stock, `stock ${name} captured`);
+      assert.notEqual(tf.getKernel(name, 'wasm')!.kernelFunc, stock!.kernelFunc);
+    }
   });
 });
 
@@ -181,6 +183,54 @@ describe('DepthwiseConv2dNative backprop parity with cpu', () => {
       parity(`grad ${which}`, () => {
         const g = tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'))));
         return g([tf.tensor4d(rand(3 * 9 * 9 * 4, 11), [3, 9, 9, 4]), tf.tensor4d(rand(3 * 3 * 4 * 2, 12), [3, 3, 4, 2])])[which]!;
+      });
+    }
+  });
+});
+
+describe('Tile (block-copy replacement) parity with cpu', () => {
+  const cases: [number[], number[]][] = [
+    [[], []],
+    [[5], [3]],
+    [[2, 3], [1, 1]],
+    [[2, 3], [3, 1]],
+    [[2, 3], [1, 4]],
+    [[2, 3], [2, 5]],
+    [[1, 1, 1, 7], [3, 4, 5, 1]],
+    [[2, 1, 3, 4], [1, 3, 1, 2]],
+    [[3, 2, 2, 1, 2], [2, 1, 3, 4, 1]],
+    [[4, 0, 2], [2, 3, 1]],
+  ];
+  for (const [shape, reps] of cases) {
+    test(`shape [${shape}] reps [${reps}]`, () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      parity('float32', () => tf.tile(tf.tensor(rand(n, n + 1), shape), reps));
+      parity('int32', () => tf.cast(tf.tile(tf.tensor(Int32Array.from({ length: n }, (_, i) => i * 3 - 5), shape, 'int32'), reps), 'float32'));
+      parity('bool', () => tf.cast(tf.tile(tf.tensor(Uint8Array.from({ length: n }, (_, i) => i % 3 === 0 ? 1 : 0), shape, 'bool'), reps), 'float32'));
+    });
+  }
+  test('string tensors', () => {
+    const run = (backend: string): string[] => {
+      tf.setBackend(backend);
+      const t = tf.tile(tf.tensor([['a', 'bb', 'c'], ['d', 'e', 'ff']], [2, 3], 'string'), [2, 2]);
+      const v = t.dataSync() as unknown as string[];
+      assert.deepEqual(t.shape, [4, 6]);
+      t.dispose();
+      return Array.from(v);
+    };
+    const cpu = run('cpu');
+    assert.deepEqual(run('wasm'), cpu);
+    tf.setBackend('wasm');
+  });
+  test('gradient of batchNorm (uses Tile) matches cpu', () => {
+    const x = rand(3 * 4 * 5 * 6, 21);
+    for (const which of [0, 1, 2]) {
+      parity(`bn grad ${which}`, () => {
+        const g = tf.grads((xx: tf.Tensor, sc: tf.Tensor, of: tf.Tensor) => {
+          const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+          return tf.sum(tf.square(tf.batchNorm(xx, mean, variance, of as tf.Tensor1D, sc as tf.Tensor1D, 1e-3)));
+        });
+        return g([tf.tensor4d(x, [3, 4, 5, 6]), tf.tensor1d(rand(6, 3)), tf.tensor1d(rand(6, 4))])[which]!;
       });
     }
   });

@@ -2,13 +2,15 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type Ke
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { unsortedSegmentSum } from './segment.js';
+import { tile } from './tile.js';
 import { captureKernel } from './util.js';
 
 export { capturedKernel } from './util.js';
 
-/** Kernels added to (or, for Conv2DBackpropInput, replaced on) the 'wasm' backend. */
+/** Kernels added to (or, for Conv2DBackpropInput and Tile, replaced on) the 'wasm' backend. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
   'Conv2DBackpropInput',
+  'Tile',
   'Conv2DBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
@@ -21,11 +23,12 @@ const impls: Record<string, KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseConv2dNativeBackpropInput as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dNativeBackpropFilter as unknown as KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSum as unknown as KernelFunc,
+  Tile: tile as unknown as KernelFunc,
 };
 
 /**
  * Registers the training kernels the wasm backend lacks, and replaces its slow Conv2DBackpropInput with one built on
- * its own (XNNPACK) forward conv. Idempotent. Import '@tensorflow/tfjs-backend-wasm' before calling this.
+ * its own (XNNPACK) forward conv and its per-element Tile with a block-copy one. Idempotent. Import '@tensorflow/tfjs-backend-wasm' before calling this.
  */
 export function registerWasmTrainingKernels(): void {
   for (const name of WASM_TRAINING_KERNELS) {

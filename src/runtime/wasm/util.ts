@@ -2,7 +2,8 @@ import { getKernel, util, type DataType, type KernelConfig, type NamedAttrMap, t
 
 /** The parts of tfjs-backend-wasm's BackendWasm that the training kernels use. */
 export interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  makeOutput(shape: number[], dtype: DataType, memoryOffset?: number, values?: unknown): TensorInfo;
+  readSync(dataId: object): unknown;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
