@@ -1,5 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beitPresets, buildBeit } from './beit.js';
+import { buildPretrainedMobileNetV2, mobilenetv2Configs } from './mobilenetv2.js';
 import { buildResNet, resnetConfigs } from './resnet.js';
 import { buildSwinv2, swinv2Presets } from './swinv2.js';
 
@@ -54,5 +55,13 @@ for (const [name, p] of Object.entries(beitPresets)) {
     description: `BEiT (HF-compatible), patch ${c.patch_size}, hidden ${c.hidden_size}, depth ${c.num_hidden_layers}${'hub' in p ? `; weights: ${p.hub.repo}` : ''}`,
     inputSize: c.image_size,
     build: ({ numClasses, inputSize }) => buildBeit(c, { numClasses, inputSize, normalize: p.normalize }),
+  });
+}
+
+for (const [name, cfg] of Object.entries(mobilenetv2Configs)) {
+  registerArchitecture(name, {
+    description: cfg.description,
+    inputSize: cfg.inputSize,
+    build: ({ numClasses, inputSize }) => buildPretrainedMobileNetV2(name as keyof typeof mobilenetv2Configs, { numClasses, inputSize: inputSize ?? cfg.inputSize }),
   });
 }

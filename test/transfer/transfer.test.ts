@@ -82,6 +82,16 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     assert.equal((await fs.stat(path.join(dir, 'rows.f32'))).size % (1280 * 4), 0);
   });
 
+  it('registers pretrained MobileNetV2 architectures that build trainable logits models', async () => {
+    await tf.setBackend('cpu');
+    const { getArchitecture } = await import('../../src/models/index.js');
+    const model = await getArchitecture('mobilenetv2-inat-birds').build({ numClasses: 25, inputSize: 64 });
+    const y = model.predict(tf.zeros([2, 64, 64, 3])) as tf.Tensor;
+    assert.deepEqual(y.shape, [2, 25]);
+    assert.ok(model.trainableWeights.length > 100);
+    model.dispose();
+  });
+
   it('full fine-tuning writes a checkpoint per epoch and resumes', async () => {
     await tf.setBackend('cpu');
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-'));
