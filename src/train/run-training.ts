@@ -67,6 +67,7 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; int
   };
   const arch = getArchitecture(cfg.model);
   const inputSize = cfg.imageSize ?? arch.inputSize;
+  prepareRunDir(cfg.project, cfg.name, { resume: cfg.resume, existOk: cfg.existOk, checkOnly: true });
   const full = loadLabelledDataset(cfg.data);
   let { train, val } = splitData(full, cfg);
   if (cfg.limit > 0 && cfg.limit < train.samples.length) {

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { runCli } from '../helpers/cli.js';
+import { sharedPath } from '../helpers/shared.js';
+
+const mini = sharedPath('data', 'birds25-mini');
+
+test('end to end on birds25-mini: train, evaluate, predict a valid submission', { skip: mini.skip, timeout: 300_000 }, () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-'));
+  const train = runCli(
+    ['train', '--data', mini.path, '--val-data', path.join(mini.path, 'val.csv'), '--epochs', '2', '--limit', '250', '--batch-size', '32', '--project', work, '--name', 'mini', '--no-tta'],
+    { timeoutMs: 240_000 },
+  );
+  assert.equal(train.code, 0, train.stderr.slice(-2000));
+  const run = path.join(work, 'mini');
+  for (const f of ['config.yaml', 'metrics.csv', 'metrics.jsonl', 'learning_curve.png', 'weights/best.ckpt', 'weights/last.ckpt', 'val_report.json', 'val_confusion_matrix.png', 'val_confusion_matrix.csv', 'val_per_class.csv']) {
+    assert.ok(fs.existsSync(path.join(run, f)), `missing ${f}`);
+  }
+  const metrics = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { valF1: number });
+  assert.equal(metrics.length, 2);
+  assert.ok(metrics.every((m) => m.valF1 >= 0 && m.valF1 <= 1));
+
+  // birds25-mini has no test split: its labelled val images stand in for test.csv (absolute paths are allowed).
+  const val = parse(fs.readFileSync(path.join(mini.path, 'val.csv'), 'utf8'), { columns: true }) as { id: string; img_path: string }[];
+  const testCsv = path.join(work, 'test.csv');
+  fs.writeFileSync(testCsv, 'id,img_path\n' + val.map((r) => `${r.id},${path.join(mini.path, r.img_path)}`).join('\n') + '\n');
+  const out = path.join(work, 'submission.csv');
+  const probs = path.join(work, 'probs.csv');
+  const predict = runCli(['predict', '--run', run, '--data', testCsv, '--output', out, '--probs', probs, '--tta']);
+  assert.equal(predict.code, 0, predict.stderr.slice(-2000));
+  const sub = parse(fs.readFileSync(out, 'utf8'), { columns: true }) as { id: string; label: string }[];
+  const classes = fs.readFileSync(path.join(mini.path, 'classes.txt'), 'utf8').split('\n').map((s) => s.trim()).filter(Boolean);
+  assert.deepEqual(sub.map((r) => r.id), val.map((r) => r.id), 'one row per test id, in test.csv order');
+  assert.ok(sub.every((r) => classes.includes(r.label)), 'labels are species names');
+  const probRows = parse(fs.readFileSync(probs, 'utf8'), { columns: true }) as Record<string, string>[];
+  assert.equal(probRows.length, val.length);
+  const sum = classes.reduce((a, c) => a + Number(probRows[0]![c]), 0);
+  assert.ok(Math.abs(sum - 1) < 1e-3, `probabilities sum to ${sum}`);
+
+  const evaluate = runCli(['evaluate', '--run', run]);
+  assert.equal(evaluate.code, 0, evaluate.stderr.slice(-2000));
+  assert.match(evaluate.stdout, /macro F1\s+\d\.\d{4}/);
+  assert.ok(fs.existsSync(path.join(run, 'eval', 'confusion_matrix.png')));
+
+  const again = runCli(['predict', '--run', run, '--data', testCsv, '--output', out]);
+  assert.equal(again.code, 2, 'an existing output is refused');
+  assert.equal(parse(fs.readFileSync(out, 'utf8'), { columns: true }).length, val.length, 'and left intact');
+});
