@@ -41,18 +41,19 @@ const IMNET = 'mobilenetv2-imagenet';
 
 const ROWS: RowSpec[] = [
   { key: 'fast', kind: 'probe', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'] },
-  { key: 'imnet128', kind: 'probe', backbones: [IMNET], res: 128, train: ['lr', 'hr'], eval: ['lr'] },
-  { key: 'both128', kind: 'probe', backbones: [INAT, IMNET], res: 128, train: ['lr', 'hr'], eval: ['lr'] },
+  { key: 'imnet128', kind: 'probe', backbones: [IMNET], res: 128, train: ['lr'], eval: ['lr'] },
+  { key: 'inat128lr', kind: 'probe', backbones: [INAT], res: 128, train: ['lr'], eval: ['lr'] },
+  { key: 'both128', kind: 'probe', backbones: [INAT, IMNET], res: 128, train: ['lr'], eval: ['lr'] },
   { key: 'inat128mlp', kind: 'probe', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], head: 'mlp' },
   { key: 'inat160tta', kind: 'probe', backbones: [INAT], res: 160, train: ['lr', 'lr.flip', 'hr'], eval: ['lr', 'lr.flip'] },
   { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
-  { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 3 },
-  { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['both128', 'inat128mlp', 'partial128'] },
+  { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2 },
+  { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'inat128mlp', 'partial128', 'both128'] },
 ];
 
 const PRESETS: Record<string, string[]> = {
   fast: ['fast'],
-  default: ['fast', 'imnet128', 'both128', 'inat128mlp', 'partial128', 'ens'],
+  default: ['fast', 'inat128mlp', 'imnet128', 'inat128lr', 'both128', 'partial128', 'ens'],
   more: ['inat160tta', 'inat224'],
   all: ROWS.map((r) => r.key),
 };

@@ -254,7 +254,7 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
   const nTrain = split.train.labels.length;
   const N = nTrain * trainViews.length;
   const epochs = opts.epochs ?? 4;
-  const bs = opts.batchSize ?? 64;
+  const bs = opts.batchSize ?? 128;
   const lr0 = opts.learningRate ?? 1e-3;
   const lrScale = opts.backboneLrScale ?? 0.1;
   const wd = opts.weightDecay ?? 1e-4;

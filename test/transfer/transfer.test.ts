@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../src/runtime/backend.js';
 import { computeFeatures, parseView, viewKey } from '../../src/transfer/features.js';
 import { runFull } from '../../src/transfer/full.js';
 import { softVote, trainHead } from '../../src/transfer/head.js';
@@ -26,7 +26,7 @@ describe('transfer building blocks', () => {
   });
 
   it('softmax regression head separates a synthetic 3-class problem; soft vote averages', async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('wasm', () => {});
     const n = 300;
     const dim = 8;
     const x = new Float32Array(n * dim);
@@ -61,7 +61,7 @@ describe('transfer building blocks', () => {
 
 describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
   it('probe: embeddings are cached on disk (second run computes nothing) and the head learns', async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('wasm', () => {});
     const cacheRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-probe-'));
     const split = loadTransferSplit(mini, { limit: 150, valFraction: 0.2, seed: 1, withTest: false });
     const opts = { backbones: ['mobilenetv2-inat-birds'], inputSize: 96, trainViews: [parseView('lr'), parseView('hr')], evalViews: [parseView('lr'), parseView('lr.flip')], cacheRoot, weights: { offline: true } };
@@ -83,7 +83,7 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
   });
 
   it('registers pretrained MobileNetV2 architectures that build trainable logits models', async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('wasm', () => {});
     const { getArchitecture } = await import('../../src/models/index.js');
     const model = await getArchitecture('mobilenetv2-inat-birds').build({ numClasses: 25, inputSize: 64 });
     const y = model.predict(tf.zeros([2, 64, 64, 3])) as tf.Tensor;
@@ -93,7 +93,7 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
   });
 
   it('full fine-tuning writes a checkpoint per epoch and resumes', async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('wasm', () => {});
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-'));
     const split = loadTransferSplit(mini, { limit: 60, valFraction: 0.2, seed: 2, withTest: false });
     const logs: string[] = [];

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../src/runtime/backend.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { buildLayersModel, loadPretrained } from '../../src/weights/index.js';
 import { checkOpParity, checkParity } from '../../src/weights/parity.js';
@@ -23,7 +23,7 @@ async function images(n: number): Promise<Uint8Array[]> {
 describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => {
   for (const id of ['mobilenetv2-inat-birds', 'mobilenetv2-imagenet']) {
     it(`${id}: top-1 agreement and small probability differences on ${N} birds25 images`, async () => {
-      await tf.setBackend('cpu');
+      await selectBackend('wasm', () => {});
       const bb = await loadPretrained(id, { offline: true });
       const r = await checkParity(bb.graph, await images(N));
       assert.equal(r.images, N);
@@ -43,7 +43,7 @@ describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => 
   }
 
   it('the trainable LayersModel matches the fused forward pass and works at other input sizes', async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('wasm', () => {});
     const bb = await loadPretrained('mobilenetv2-inat-birds', { offline: true });
     const [img] = await images(1);
     const x = tf.div(tf.tensor4d(Float32Array.from(img!), [1, 224, 224, 3]), 255) as tf.Tensor4D;
