@@ -1,0 +1,75 @@
+/**
+ * Transfer learning entry points for the CLI.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CacheOptions } from '../weights/cache.js';
+import { parseView, type ViewSpec } from './features.js';
+import { runFull } from './full.js';
+import type { HeadOptions } from './head.js';
+import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, submissionRows, type TransferSplit } from './recipes.js';
+import { zeroShotReport } from './zeroshot.js';
+
+export * from './features.js';
+export * from './full.js';
+export * from './head.js';
+export * from './recipes.js';
+export * from './zeroshot.js';
+
+export interface TransferRecipeOptions {
+  /** DACON folder with train.csv (and test.csv to predict). */
+  dataDir: string;
+  recipe: 'probe' | 'partial' | 'full';
+  /** Backbone ids; probe concatenates several, partial/full use the first. */
+  backbones?: string[];
+  inputSize?: number;
+  /** View names, e.g. ['lr', 'hr', 'lr.flip'] (train) and ['lr', 'lr.flip'] (eval/TTA). */
+  trainViews?: string[];
+  evalViews?: string[];
+  head?: HeadOptions;
+  /** partial: number of last blocks to fine-tune. */
+  blocks?: number;
+  epochs?: number;
+  /** full: checkpoint folder (resumes when it holds a checkpoint). */
+  checkpointDir?: string;
+  valFraction?: number;
+  seed?: number;
+  /** Where to write the DACON submission (id,label in test.csv order), if test.csv exists. */
+  submissionPath?: string;
+  cacheRoot?: string;
+  weights?: CacheOptions;
+  log?: (msg: string) => void;
+}
+
+/** Runs one recipe on a DACON folder; returns validation metrics, probabilities and stage timings. */
+export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<RecipeResult & { split: TransferSplit }> {
+  const split = loadTransferSplit(opts.dataDir, { valFraction: opts.valFraction, seed: opts.seed, withTest: true });
+  const backbones = opts.backbones ?? ['mobilenetv2-inat-birds'];
+  const views = (v: string[] | undefined): ViewSpec[] | undefined => v?.map(parseView);
+  let r: RecipeResult;
+  if (opts.recipe === 'probe') {
+    r = await runProbe(split, { backbones, inputSize: opts.inputSize, trainViews: views(opts.trainViews), evalViews: views(opts.evalViews), head: opts.head, cacheRoot: opts.cacheRoot, weights: opts.weights, log: opts.log });
+  } else if (opts.recipe === 'partial') {
+    r = await runPartial(split, { backbone: backbones[0]!, blocks: opts.blocks ?? 1, inputSize: opts.inputSize, trainViews: views(opts.trainViews), evalViews: views(opts.evalViews), epochs: opts.epochs, cacheRoot: opts.cacheRoot, weights: opts.weights, log: opts.log });
+  } else {
+    if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
+    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, evalViews: views(opts.evalViews), weights: opts.weights, log: opts.log });
+  }
+  if (opts.submissionPath && r.testProbs) writeSubmission(opts.submissionPath, split, r.testProbs);
+  return { ...r, split };
+}
+
+/** Writes `id,label` rows in test.csv order. */
+export function writeSubmission(file: string, split: TransferSplit, testProbs: Float32Array): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const rows = submissionRows(split, testProbs);
+  fs.writeFileSync(file, 'id,label\n' + rows.map(([id, l]) => `${id},${l}`).join('\n') + '\n');
+}
+
+/** Zero-shot Macro F1 of the iNat-birds head on the DACON classes it knows (validation split of dataDir). */
+export async function zeroShotOnDacon(dataDir: string, opts: { inputSize?: number; seed?: number; weights?: CacheOptions; cacheRoot?: string } = {}) {
+  const split = loadTransferSplit(dataDir, { seed: opts.seed, withTest: false });
+  return zeroShotReport(split, { inputSize: opts.inputSize, weights: opts.weights, cacheRoot: opts.cacheRoot });
+}
+
+export { ensemble };
