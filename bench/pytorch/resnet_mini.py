@@ -131,24 +131,28 @@ def main():
     for _ in range(a.warmup):
         train_step()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for _ in range(a.steps):
         train_step()
     train_s = (time.perf_counter() - t0) / a.steps
+    train_cpu = (time.process_time() - c0) / a.steps
 
     model.eval()
     with torch.inference_mode():
         for _ in range(a.warmup):
             model(x)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for _ in range(a.infer_steps):
             model(x)
         infer_s = (time.perf_counter() - t0) / a.infer_steps
+        infer_cpu = (time.process_time() - c0) / a.infer_steps
 
     print(json.dumps({
         'model': a.model, 'batch': a.batch, 'size': a.size, 'threads': torch.get_num_threads(),
         'torch_version': torch.__version__, 'channels_last': a.channels_last,
-        'train_step_s': train_s, 'train_images_per_s': a.batch / train_s,
-        'infer_step_s': infer_s, 'infer_images_per_s': a.batch / infer_s,
+        'train_step_s': train_s, 'train_images_per_s': a.batch / train_s, 'train_step_cpu_s': train_cpu,
+        'infer_step_s': infer_s, 'infer_step_cpu_s': infer_cpu, 'infer_images_per_s': a.batch / infer_s,
         'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 

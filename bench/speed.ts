@@ -1,0 +1,325 @@
+/**
+ * bench:speed — training and inference throughput of the reference CNN (resnet-mini, 64x64, batch 64) on the wasm
+ * backend, the torch backend (libtorch addon) and PyTorch itself (Debian python3-torch, bench/pytorch/resnet_mini.py,
+ * same architecture), plus MobileNetV2 1.0 at 224px batch 32 on torch vs PyTorch, plus an RSS check over many
+ * resnet-mini training steps on torch. Writes bench/results/speed.json.
+ *
+ *   npm run bench:speed [-- --quick] [-- --skip-wasm] [-- --threads N]
+ *
+ * Each measurement runs in its own process (clean RSS, no backend interference). Threads: PLUMAGE_THREADS for torch,
+ * torch.set_num_threads for PyTorch (default 2 each).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+};
+
+type ModelName = 'resnet-mini' | 'mobilenetv2';
+interface Spec {
+  model: ModelName;
+  batch: number;
+  size: number;
+  classes: number;
+  warmup: number;
+  steps: number;
+  inferSteps: number;
+}
+interface Measured {
+  backend: string;
+  model: ModelName;
+  batch: number;
+  size: number;
+  threads?: number;
+  train_step_s?: number;
+  train_images_per_s?: number;
+  infer_step_s?: number;
+  infer_images_per_s?: number;
+  max_rss_mb?: number;
+  error?: string;
+  [k: string]: unknown;
+}
+
+// ------------------------------------------------------------------------------------------------ worker side
+async function buildModel(spec: Spec) {
+  const tfl = await import('@tensorflow/tfjs-layers');
+  if (spec.model === 'resnet-mini') {
+    const { buildResNet, resnetConfigs } = await import('../src/models/resnet.js');
+    return buildResNet({ ...resnetConfigs['resnet-mini'], inputSize: spec.size, numClasses: spec.classes });
+  }
+  return buildMobileNetV2(tfl, spec.size, spec.classes);
+}
+
+/** MobileNetV2 1.0 (Sandler et al. 2018), plain tfjs-layers, random weights; same layer list as bench/pytorch/resnet_mini.py. */
+function buildMobileNetV2(tfl: typeof import('@tensorflow/tfjs-layers'), size: number, classes: number) {
+  type ST = import('@tensorflow/tfjs-layers').SymbolicTensor;
+  let id = 0;
+  const bn = (x: ST) => tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: `bn${id++}` }).apply(x) as ST;
+  const relu6 = (x: ST) => tfl.layers.reLU({ maxValue: 6, name: `relu6_${id++}` }).apply(x) as ST;
+  const conv = (x: ST, filters: number, k: number, s: number) =>
+    tfl.layers.conv2d({ filters, kernelSize: k, strides: s, padding: 'same', useBias: false, name: `conv${id++}` }).apply(x) as ST;
+  const dw = (x: ST, s: number) =>
+    tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: s, padding: 'same', useBias: false, name: `dw${id++}` }).apply(x) as ST;
+  const input = tfl.input({ shape: [size, size, 3] });
+  let x = relu6(bn(conv(input, 32, 3, 2)));
+  let cin = 32;
+  const cfg: [number, number, number, number][] = [
+    [1, 16, 1, 1],
+    [6, 24, 2, 2],
+    [6, 32, 3, 2],
+    [6, 64, 4, 2],
+    [6, 96, 3, 1],
+    [6, 160, 3, 2],
+    [6, 320, 1, 1],
+  ];
+  for (const [t, c, n, s] of cfg) {
+    for (let i = 0; i < n; i++) {
+      const stride = i === 0 ? s : 1;
+      let y = x;
+      if (t !== 1) y = relu6(bn(conv(y, cin * t, 1, 1)));
+      y = relu6(bn(dw(y, stride)));
+      y = bn(conv(y, c, 1, 1));
+      x = stride === 1 && cin === c ? (tfl.layers.add({ name: `add${id++}` }).apply([x, y]) as ST) : y;
+      cin = c;
+    }
+  }
+  x = relu6(bn(conv(x, 1280, 1, 1)));
+  x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as ST;
+  x = tfl.layers.dropout({ rate: 0.2, name: 'drop' }).apply(x) as ST;
+  const logits = tfl.layers.dense({ units: classes, name: 'head' }).apply(x) as ST;
+  return tfl.model({ inputs: input, outputs: logits, name: 'mobilenetv2' });
+}
+
+function mem() {
+  return { rss_mb: process.memoryUsage().rss / 2 ** 20, max_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+async function worker(backend: string, spec: Spec, rssSteps: number): Promise<Measured> {
+  const out: Measured = { backend, model: spec.model, batch: spec.batch, size: spec.size };
+  const { selectBackend } = await import('../src/runtime/backend.js');
+  const tf = await import('@tensorflow/tfjs-core');
+  out.backend = await selectBackend(backend as 'torch', () => {});
+  if (out.backend === 'torch') {
+    const torch = (await import('@plumage/tfjs-backend-torch')) as { getNumThreads(): number };
+    out.threads = torch.getNumThreads();
+  }
+  const model = await buildModel(spec);
+  const optimizer = tf.train.adam(1e-3);
+  const x = tf.randomUniform([spec.batch, spec.size, spec.size, 3]);
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: spec.batch }, (_, i) => i % spec.classes), 'int32'), spec.classes);
+  const trainStep = () => {
+    // model.fit's per-batch work: forward in training mode, loss, gradients, Adam update.
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as import('@tensorflow/tfjs-core').Tensor) as import('@tensorflow/tfjs-core').Scalar, true);
+    const v = loss!.dataSync()[0]!;
+    loss!.dispose();
+    return v;
+  };
+  try {
+    if (rssSteps > 0) {
+      const samples: Record<string, unknown>[] = [];
+      const t0 = performance.now();
+      for (let i = 1; i <= rssSteps; i++) {
+        const loss = trainStep();
+        if (i === 1 || i === Math.floor(rssSteps / 2) || i === rssSteps) {
+          samples.push({ step: i, loss, num_tensors: tf.memory().numTensors, seconds: (performance.now() - t0) / 1000, ...mem() });
+        }
+      }
+      out.rss_steps = rssSteps;
+      out.rss_samples = samples;
+      return out;
+    }
+    let t0 = 0;
+    let c0 = process.cpuUsage();
+    for (let i = 0; i < spec.warmup + spec.steps; i++) {
+      if (i === spec.warmup) {
+        t0 = performance.now();
+        c0 = process.cpuUsage();
+      }
+      trainStep();
+    }
+    out.train_step_s = (performance.now() - t0) / 1000 / spec.steps;
+    const cu = process.cpuUsage(c0);
+    out.train_step_cpu_s = (cu.user + cu.system) / 1e6 / spec.steps;
+    out.train_images_per_s = spec.batch / out.train_step_s;
+  } catch (err) {
+    out.error = `training failed: ${(err as Error).message.split('\n')[0]}`;
+  }
+  try {
+    const infer = () => {
+      const p = model.predict(x) as import('@tensorflow/tfjs-core').Tensor;
+      p.dataSync();
+      p.dispose();
+    };
+    for (let i = 0; i < spec.warmup; i++) infer();
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < spec.inferSteps; i++) infer();
+    out.infer_step_s = (performance.now() - t0) / 1000 / spec.inferSteps;
+    const cu = process.cpuUsage(c0);
+    out.infer_step_cpu_s = (cu.user + cu.system) / 1e6 / spec.inferSteps;
+    out.infer_images_per_s = spec.batch / out.infer_step_s;
+  } catch (err) {
+    out.error = `${out.error ? out.error + '; ' : ''}inference failed: ${(err as Error).message.split('\n')[0]}`;
+  }
+  Object.assign(out, mem());
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------ driver side
+const loadSamples: number[] = [];
+function sampleLoad() {
+  loadSamples.push(os.loadavg()[0]!);
+}
+
+function runNode(backend: string, spec: Spec, threads: number, rssSteps = 0, timeoutS = 900): Measured {
+  sampleLoad();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', backend, JSON.stringify(spec), String(rssSteps)], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, PLUMAGE_THREADS: String(threads), TF_CPP_MIN_LOG_LEVEL: '3' },
+    timeout: timeoutS * 1000,
+    maxBuffer: 64 << 20,
+  });
+  sampleLoad();
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Measured;
+  } catch {
+    const why = r.error ? String(r.error.message) : (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
+    return { backend, model: spec.model, batch: spec.batch, size: spec.size, error: `worker failed (status ${r.status}): ${why.slice(0, 400)}` };
+  }
+}
+
+function runPyTorch(spec: Spec, threads: number, timeoutS = 900): Measured {
+  sampleLoad();
+  const python = process.env.PLUMAGE_PYTHON ?? '/usr/bin/python3';
+  const args = [
+    path.join(root, 'bench/pytorch/resnet_mini.py'),
+    '--model', spec.model,
+    '--batch', String(spec.batch),
+    '--size', String(spec.size),
+    '--classes', String(spec.classes),
+    '--threads', String(threads),
+    '--warmup', String(spec.warmup),
+    '--steps', String(spec.steps),
+    '--infer-steps', String(spec.inferSteps),
+  ];
+  const r = spawnSync(python, args, { cwd: root, encoding: 'utf8', timeout: timeoutS * 1000 });
+  sampleLoad();
+  try {
+    const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+    return { backend: 'pytorch', ...(j as object), model: spec.model, batch: spec.batch, size: spec.size } as Measured;
+  } catch {
+    return { backend: 'pytorch', model: spec.model, batch: spec.batch, size: spec.size, error: `python failed (status ${r.status}): ${(r.stderr || String(r.error ?? '')).trim().split('\n').slice(-2).join(' | ').slice(0, 400)}` };
+  }
+}
+
+const ratio = (a?: number, b?: number) => (a && b ? Number((a / b).toFixed(3)) : null);
+
+async function main() {
+  const quick = flag('--quick');
+  const threads = Number(opt('--threads', '2'));
+  const t0 = Date.now();
+  const resnet: Spec = { model: 'resnet-mini', batch: 64, size: 64, classes: 25, warmup: quick ? 1 : 2, steps: quick ? 2 : 4, inferSteps: quick ? 2 : 4 };
+  const mnet: Spec = { model: 'mobilenetv2', batch: 32, size: 224, classes: 1000, warmup: 1, steps: 1, inferSteps: quick ? 1 : 2 };
+  const rssSpec: Spec = { ...resnet, batch: Number(opt('--rss-batch', '2')) };
+  const rssSteps = Number(opt('--rss-steps', quick ? '60' : '500'));
+  const log = (m: string) => console.error(`[bench:speed ${((Date.now() - t0) / 1000).toFixed(0)}s] ${m}`);
+
+  // Interleave torch and PyTorch so background load affects both alike.
+  log('resnet-mini: torch');
+  const rTorch = runNode('torch', resnet, threads);
+  log(JSON.stringify(rTorch));
+  log('resnet-mini: pytorch');
+  const rPy = runPyTorch(resnet, threads);
+  log(JSON.stringify(rPy));
+  let rWasm: Measured | null = null;
+  if (!flag('--skip-wasm')) {
+    log('resnet-mini: wasm');
+    rWasm = runNode('wasm', { ...resnet, warmup: 1, steps: quick ? 1 : 2, inferSteps: quick ? 1 : 2 }, threads, 0, 900);
+    log(JSON.stringify(rWasm));
+  }
+  log('mobilenetv2: torch');
+  const mTorch = runNode('torch', mnet, threads);
+  log(JSON.stringify(mTorch));
+  log('mobilenetv2: pytorch');
+  const mPy = runPyTorch(mnet, threads);
+  log(JSON.stringify(mPy));
+  log(`resnet-mini RSS over ${rssSteps} training steps on torch (batch ${rssSpec.batch})`);
+  // One libtorch thread here: RSS does not depend on it, and on a contended machine it keeps the 500 steps short.
+  const rss = runNode('torch', rssSpec, Number(opt('--rss-threads', '1')), rssSteps, 1200);
+  log(JSON.stringify(rss));
+
+  const samples = (rss.rss_samples as { max_rss_mb: number; rss_mb: number }[] | undefined) ?? [];
+  const rssFlat = samples.length === 3 ? samples[2]!.max_rss_mb <= samples[1]!.max_rss_mb * 1.05 + 16 && samples[2]!.rss_mb <= samples[1]!.rss_mb * 1.05 + 16 : null;
+  const cores = os.cpus().length;
+  const maxLoad = Math.max(...loadSamples);
+  const result = {
+    generated: new Date().toISOString(),
+    command: `npm run bench:speed${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+    ratios: { train: ratio(rTorch.train_images_per_s, rPy.train_images_per_s), infer: ratio(rTorch.infer_images_per_s, rPy.infer_images_per_s) },
+    /** Same ratios from process CPU time per step (user + system), less sensitive to other processes competing for the cores. */
+    ratios_cpu_time: { train: ratio(rPy.train_step_cpu_s as number, rTorch.train_step_cpu_s as number), infer: ratio(rPy.infer_step_cpu_s as number, rTorch.infer_step_cpu_s as number) },
+    targets: { train: 0.8, infer: 1.0 },
+    reference_cnn: {
+      model: 'resnet-mini (src/models/resnet.ts, stages 32/64/128/256), 64x64x3, batch 64; train = forward + softmax cross-entropy + backward + Adam',
+      torch: rTorch,
+      pytorch: rPy,
+      wasm: rWasm,
+      ratios: {
+        torch_over_pytorch: { train: ratio(rTorch.train_images_per_s, rPy.train_images_per_s), infer: ratio(rTorch.infer_images_per_s, rPy.infer_images_per_s) },
+        torch_over_wasm: { train: ratio(rTorch.train_images_per_s, rWasm?.train_images_per_s), infer: ratio(rTorch.infer_images_per_s, rWasm?.infer_images_per_s) },
+      },
+    },
+    mobilenetv2: {
+      model: 'MobileNetV2 1.0, 224x224x3, batch 32, 1000 classes, random weights (tfjs-layers in bench/speed.ts; PyTorch in bench/pytorch/resnet_mini.py)',
+      torch: mTorch,
+      pytorch: mPy,
+      ratios: { train: ratio(mTorch.train_images_per_s, mPy.train_images_per_s), infer: ratio(mTorch.infer_images_per_s, mPy.infer_images_per_s) },
+    },
+    rss: { backend: 'torch', model: 'resnet-mini', batch: rssSpec.batch, threads: Number(opt('--rss-threads', '1')), steps: rssSteps, samples, flat: rssFlat, error: rss.error ?? null },
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores,
+      mem_gb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      threads,
+      load_avg_1m: { min: Math.min(...loadSamples), max: maxLoad, samples: loadSamples.map((l) => Number(l.toFixed(2))) },
+    },
+    note:
+      maxLoad > cores * 0.75
+        ? `Other work loaded the machine during this run (1-minute load average up to ${maxLoad.toFixed(1)} on ${cores} cores): absolute numbers are depressed and noisy; torch and PyTorch ran back to back with the same thread count, so ratios are the more meaningful figure.`
+        : 'Machine was not noticeably loaded by other work during the run.',
+    seconds: Math.round((Date.now() - t0) / 1000),
+  };
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  writeFileSync(path.join(root, 'bench/results/speed.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify({ ratios: result.ratios, note: result.note, seconds: result.seconds }));
+}
+
+if (argv[0] === '--worker') {
+  worker(argv[1]!, JSON.parse(argv[2]!) as Spec, Number(argv[3] ?? '0')).then(
+    (r) => {
+      console.log(JSON.stringify(r));
+      process.exit(0);
+    },
+    (err) => {
+      console.log(JSON.stringify({ error: String((err as Error).message).split('\n')[0] }));
+      process.exit(0);
+    },
+  );
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
