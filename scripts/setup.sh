@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything plumage needs on a Debian/Ubuntu machine: libtorch (for the native backend), npm packages,
+# and builds the libtorch addon. Without root or apt the addon is skipped and plumage runs on the wasm backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! dpkg -s libtorch-dev >/dev/null 2>&1 && [ -z "${LIBTORCH:-}" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends libtorch-dev >/dev/null
+  else
+    echo "setup: libtorch-dev is not installed and apt is not available as root; the torch backend will be skipped (wasm is used)" >&2
+  fi
+fi
+
+npm ci --no-audit --no-fund
+if dpkg -s libtorch-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ]; then
+  npm run build:torch
+fi
