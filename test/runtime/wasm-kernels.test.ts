@@ -122,6 +122,11 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter parity with cpu', () => {
       });
     }
   });
+  test('NCHW Conv2DBackpropInput (delegated to the stock wasm kernel) matches cpu', () => {
+    parity('nchw dx', () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(rand(2 * 4 * 3 * 3, 5), [2, 4, 3, 3]), filter: tf.tensor4d(rand(3 * 3 * 2 * 4, 6), [3, 3, 2, 4]) }, { strides: [2, 2], pad: 'same', dataFormat: 'NCHW', inputShape: [2, 2, 6, 5] } as never) as tf.Tensor,
+    );
+  });
   test('conv2dTranspose (uses Conv2DBackpropInput) matches cpu', () => {
     parity('conv2dTranspose', () => tf.conv2dTranspose(tf.tensor4d(rand(2 * 4 * 4 * 6, 3), [2, 4, 4, 6]), tf.tensor4d(rand(3 * 3 * 5 * 6, 4), [3, 3, 5, 6]), [2, 8, 8, 5], 2, 'same'));
   });

@@ -1,5 +1,5 @@
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { capturedKernel, fitDy, flipSpatial, free, run, scatterStrided, transposedConvByPhases, type WasmBackendLike } from './util.js';
+import { fitDy, runStock, flipSpatial, free, run, scatterStrided, transposedConvByPhases, type WasmBackendLike } from './util.js';
 
 type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
 interface KernelArgs {
@@ -17,11 +17,6 @@ export function conv(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo
   return run(backend, 'Conv2D', { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined } as unknown as NamedAttrMap);
 }
 
-function delegate(name: string, args: KernelArgs): TensorInfo {
-  const k = capturedKernel(name);
-  if (!k) throw new Error(`plumage wasm kernels: ${name} with dataFormat NCHW is not supported`);
-  return k.kernelFunc(args as never) as TensorInfo;
-}
 
 /**
  * dx of a conv2d as a forward conv: dy, zero-dilated by the strides and padded by (filter - 1 - pad), convolved
@@ -38,7 +33,7 @@ export function conv2DBackpropInput(args: KernelArgs): TensorInfo {
     inputShape: [number, number, number, number];
   };
   const fmt = backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
-  if (fmt !== 'channelsLast') return delegate('Conv2DBackpropInput', args);
+  if (fmt !== 'channelsLast') return runStock('Conv2DBackpropInput', args); // NCHW: the stock kernel handles it
   const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, fmt);
   const { inHeight: H, inWidth: W, outHeight, outWidth, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
   const pT = fH - 1 - padInfo.top;

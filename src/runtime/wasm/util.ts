@@ -21,6 +21,24 @@ export function capturedKernel(name: string): KernelConfig | undefined {
   return captured.get(name);
 }
 
+const setUp = new WeakMap<object, Set<string>>();
+
+/**
+ * Runs a captured stock kernel. Its setupFunc (which binds the wasm function) did not run at backend initialisation
+ * because the kernel was already unregistered then, so it is run here once per backend instance.
+ */
+export function runStock(name: string, args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: NamedAttrMap }): TensorInfo {
+  const k = captured.get(name);
+  if (!k) throw new Error(`plumage wasm kernels: no stock '${name}' kernel was captured`);
+  let done = setUp.get(args.backend);
+  if (!done) setUp.set(args.backend, (done = new Set()));
+  if (!done.has(name)) {
+    k.setupFunc?.(args.backend as never);
+    done.add(name);
+  }
+  return k.kernelFunc(args as never) as TensorInfo;
+}
+
 /**
  * Runs another kernel registered on 'wasm' directly (outside the engine, so nothing is recorded on the tape and no
  * engine-level tensors are created). The caller owns the returned TensorInfo and must `free` it.
