@@ -32,7 +32,7 @@ function argmax(a: ArrayLike<number>): number {
  * Runs both implementations on uint8 RGB images at the graph's native size (224x224x3 each).
  * `onImage` is called after each image (progress).
  */
-export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, onImage?: (i: number) => void): Promise<ParityResult> {
+export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, onImage?: (i: number) => void, opts: { accelerate?: boolean } = {}): Promise<ParityResult> {
   const [h, w] = graph.inputSize;
   const probsFwd = new FrozenForward(graph, { to: 'probs' });
   const embFwd = new FrozenForward(graph, { to: 'embedding' });
@@ -47,7 +47,7 @@ export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array
   try {
     for await (const img of images) {
       const t0 = performance.now();
-      const ref = runReference(graph.tflite, img, [graph.embeddingTensor]);
+      const ref = runReference(graph.tflite, img, [graph.embeddingTensor], opts);
       refMs += performance.now() - t0;
       const refP = Float32Array.from(ref.output, (v) => ref.outputScale * (v - ref.outputZp));
       const refE = ref.tensors.get(graph.embeddingTensor)!;

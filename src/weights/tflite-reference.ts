@@ -10,6 +10,7 @@
  * output scale (TFLite uses a fixed-point exp; the two differ by at most about one output step).
  * Batch size 1, NHWC. Pure JavaScript, so slow (about a second per 224x224 MobileNetV2 image).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { Activation, BuiltinOp, Padding, type TfliteModel, type TfliteTensor, TensorType, numElements } from './tflite.js';
 
 /** frexp-based QuantizeMultiplier from TFLite: real = q * 2^(shift - 31). */
@@ -116,7 +117,7 @@ function samePad(inSize: number, k: number, stride: number, outSize: number): nu
  * Runs the quantized graph on one uint8 NHWC image. Returns every requested tensor (dequantized float32) plus
  * the raw uint8 output tensor.
  */
-export function runReference(model: TfliteModel, image: Uint8Array, want: number[] = []): { output: Uint8Array; outputScale: number; outputZp: number; tensors: Map<number, Float32Array> } {
+export function runReference(model: TfliteModel, image: Uint8Array, want: number[] = [], opts: { accelerate?: boolean } = {}): { output: Uint8Array; outputScale: number; outputZp: number; tensors: Map<number, Float32Array> } {
   const T = model.tensors;
   const env = new Map<number, QT>();
   const inT = T[model.inputs[0]!]!;
@@ -145,36 +146,39 @@ export function runReference(model: TfliteModel, image: Uint8Array, want: number
         const { m, shift } = quantizeMultiplier((x.scale * w.scale) / oq.scale);
         const [lo, hi] = actRange(c.activation, oq.scale, oq.zp);
         out = new Uint8Array(OH * OW * OC);
+        const accs = opts.accelerate ? accelConv(x, w, dw, c.strideH, c.strideW, c.padding === Padding.SAME ? 'same' : 'valid', OC) : null;
         const xd = x.data as Uint8Array;
         const wd = w.data as Uint8Array;
         const xz = x.zp;
         const wz = w.zp;
         // Precentre inputs and weights as Int32 arrays for speed.
-        const xc = new Int32Array(xd.length);
-        for (let i = 0; i < xd.length; i++) xc[i] = xd[i]! - xz;
-        const wc = new Int32Array(wd.length);
-        for (let i = 0; i < wd.length; i++) wc[i] = wd[i]! - wz;
+        const xc = accs ? new Int32Array(0) : new Int32Array(xd.length);
+        for (let i = 0; i < xc.length; i++) xc[i] = xd[i]! - xz;
+        const wc = accs ? new Int32Array(0) : new Int32Array(wd.length);
+        for (let i = 0; i < wc.length; i++) wc[i] = wd[i]! - wz;
         for (let oy = 0; oy < OH; oy++) {
           for (let ox = 0; ox < OW; ox++) {
             const iy0 = oy * c.strideH - padH;
             const ix0 = ox * c.strideW - padW;
             for (let oc = 0; oc < OC; oc++) {
               let acc = b ? b[oc]! : 0;
-              for (let ky = 0; ky < KH; ky++) {
-                const iy = iy0 + ky;
-                if (iy < 0 || iy >= H) continue;
-                for (let kx = 0; kx < KW; kx++) {
-                  const ix = ix0 + kx;
-                  if (ix < 0 || ix >= W) continue;
-                  const xb = (iy * W + ix) * C;
-                  if (dw) {
-                    acc += xc[xb + oc]! * wc[(ky * KW + kx) * OC + oc]!;
-                  } else {
-                    const wb = ((oc * KH + ky) * KW + kx) * C;
-                    for (let ic = 0; ic < C; ic++) acc += xc[xb + ic]! * wc[wb + ic]!;
+              if (accs) acc += accs[(oy * OW + ox) * OC + oc]!;
+              else
+                for (let ky = 0; ky < KH; ky++) {
+                  const iy = iy0 + ky;
+                  if (iy < 0 || iy >= H) continue;
+                  for (let kx = 0; kx < KW; kx++) {
+                    const ix = ix0 + kx;
+                    if (ix < 0 || ix >= W) continue;
+                    const xb = (iy * W + ix) * C;
+                    if (dw) {
+                      acc += xc[xb + oc]! * wc[(ky * KW + kx) * OC + oc]!;
+                    } else {
+                      const wb = ((oc * KH + ky) * KW + kx) * C;
+                      for (let ic = 0; ic < C; ic++) acc += xc[xb + ic]! * wc[wb + ic]!;
+                    }
                   }
                 }
-              }
               let v = mulByQuantizedMultiplier(acc, m, shift) + oq.zp;
               v = v < lo ? lo : v > hi ? hi : v;
               out[(oy * OW + ox) * OC + oc] = v;
@@ -281,4 +285,51 @@ export function runReference(model: TfliteModel, image: Uint8Array, want: number
   }
   const o = env.get(model.outputs[0]!)!;
   return { output: o.data as Uint8Array, outputScale: o.scale, outputZp: o.zp, tensors };
+}
+
+/**
+ * Exact integer convolution accumulators sum((q_x - zp_x) * (q_w - zp_w)) computed with float32 tfjs convolutions:
+ * the centred weights (in [-255, 255]) are split as 16 * hi + lo with lo in [0, 15] and hi in [-16, 15], so
+ * every partial sum of either convolution is an integer below 2^24 (255 * 16 * 960 < 2^22) and float32 holds it
+ * exactly whatever the summation order; acc = 16 * conv(x, hi) + conv(x, lo) is then exact. Used by the
+ * accelerated mode of runReference; the tests check it against the plain loops bit for bit.
+ */
+function accelConv(x: QT, w: QT, depthwise: boolean, sh: number, sw: number, pad: 'same' | 'valid', OC: number): Float64Array {
+  const [, H, W, C] = x.shape as [number, number, number, number];
+  const KH = w.shape[1]!;
+  const KW = w.shape[2]!;
+  const wd = w.data as Uint8Array;
+  const n = wd.length;
+  const hiArr = new Float32Array(n);
+  const loArr = new Float32Array(n);
+  // TFLite layouts: conv [O,KH,KW,I] -> tfjs [KH,KW,I,O]; depthwise [1,KH,KW,C] is already [KH,KW,C,1] in memory.
+  const I = depthwise ? 1 : C;
+  for (let i = 0; i < n; i++) {
+    const v = wd[i]! - w.zp;
+    const lo = ((v % 16) + 16) % 16;
+    const hi = (v - lo) / 16;
+    let j = i;
+    if (!depthwise) {
+      const o = Math.floor(i / (KH * KW * I));
+      const r = i % (KH * KW * I); // (ky*KW + kx)*I + ic
+      j = r * OC + o;
+    }
+    hiArr[j] = hi;
+    loArr[j] = lo;
+  }
+  const res = tf.tidy(() => {
+    const xt = tf.tensor4d(Float32Array.from(x.data as Uint8Array, (v) => v - x.zp), [1, H, W, C]);
+    const shape: [number, number, number, number] = depthwise ? [KH, KW, C, 1] : [KH, KW, C, OC];
+    const f = (k: Float32Array) => {
+      const kt = tf.tensor4d(k, shape);
+      return depthwise ? tf.depthwiseConv2d(xt, kt, [sh, sw], pad) : tf.conv2d(xt, kt, [sh, sw], pad);
+    };
+    return [f(hiArr), f(loArr)];
+  });
+  const h = res[0]!.dataSync();
+  const l = res[1]!.dataSync();
+  tf.dispose(res);
+  const out = new Float64Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = 16 * h[i]! + l[i]!;
+  return out;
 }

@@ -8,6 +8,7 @@ import { selectBackend } from '../../src/runtime/backend.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { buildLayersModel, loadPretrained } from '../../src/weights/index.js';
 import { checkOpParity, checkParity } from '../../src/weights/parity.js';
+import { runReference } from '../../src/weights/tflite-reference.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const shared = path.resolve(root, '..', 'shared', 'models');
@@ -41,6 +42,16 @@ describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => 
       }
     });
   }
+
+  it('the accelerated reference (split-weight float32 convolutions) is bit-identical to the integer loops', async () => {
+    await selectBackend('wasm', () => {});
+    const bb = await loadPretrained('mobilenetv2-inat-birds', { offline: true });
+    const [img] = await images(1);
+    const a = runReference(bb.graph.tflite, img!, [bb.graph.embeddingTensor]);
+    const b = runReference(bb.graph.tflite, img!, [bb.graph.embeddingTensor], { accelerate: true });
+    assert.deepEqual(Array.from(b.output), Array.from(a.output));
+    assert.deepEqual(Array.from(b.tensors.get(bb.graph.embeddingTensor)!), Array.from(a.tensors.get(bb.graph.embeddingTensor)!));
+  });
 
   it('the trainable LayersModel matches the fused forward pass and works at other input sizes', async () => {
     await selectBackend('wasm', () => {});
