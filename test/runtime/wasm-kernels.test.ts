@@ -85,6 +85,38 @@ describe('wasm training kernels: registration', () => {
   });
 });
 
+describe('resource use', () => {
+  test('repeated kernel calls keep the wasm heap size and backend data ids flat (intermediates and XNNPACK operators freed)', () => {
+    tf.setBackend('wasm');
+    const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array }; numDataIds(): number };
+    const x = tf.tensor4d(rand(4 * 16 * 16 * 8, 1), [4, 16, 16, 8]);
+    const dy = tf.tensor4d(rand(4 * 8 * 8 * 8, 2), [4, 8, 8, 8]);
+    const dydw = tf.tensor4d(rand(4 * 8 * 8 * 16, 3), [4, 8, 8, 16]);
+    const f = tf.tensor4d(rand(3 * 3 * 8 * 8, 4), [3, 3, 8, 8]);
+    const dwf = tf.tensor4d(rand(3 * 3 * 8 * 2, 5), [3, 3, 8, 2]);
+    const common = { strides: [2, 2], pad: 'same', dilations: [1, 1], dataFormat: 'NHWC' };
+    const round = (): void => {
+      for (let i = 0; i < 60; i++) {
+        tf.dispose([
+          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: [3, 3, 8, 8] } as never) as tf.Tensor,
+          tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...common, inputShape: [4, 16, 16, 8] } as never) as tf.Tensor,
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dydw }, { ...common, filterShape: [3, 3, 8, 2] } as never) as tf.Tensor,
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dydw, filter: dwf }, { ...common, inputShape: [4, 16, 16, 8] } as never) as tf.Tensor,
+          tf.tile(x, [1, 2, 1, 3]),
+        ]);
+      }
+    };
+    round();
+    const heap = be.wasm.HEAPU8.length;
+    const ids = be.numDataIds();
+    round();
+    round();
+    assert.equal(be.numDataIds(), ids, 'backend data ids grew');
+    assert.equal(be.wasm.HEAPU8.length, heap, 'wasm heap grew');
+    tf.dispose([x, dy, dydw, f, dwf]);
+  });
+});
+
 describe('Conv2DBackpropInput / Conv2DBackpropFilter parity with cpu', () => {
   const H = 7;
   const W = 8;
