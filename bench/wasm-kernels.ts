@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../src/runtime/backend.js';
 import { capturedKernel } from '../src/runtime/wasm/index.js';
-import { SUBPIXEL, conv2DBackpropFilterIm2col } from '../src/runtime/wasm/conv2d.js';
+import { GEMM_1X1, SUBPIXEL, conv2DBackpropFilterIm2col } from '../src/runtime/wasm/conv2d.js';
 import { depthwiseConv2dNativeBackpropFilterLoop } from '../src/runtime/wasm/depthwise.js';
 import { buildResNet, resnetConfigs } from '../src/models/resnet.js';
 
@@ -70,6 +70,9 @@ const CONV_CASES: ConvCase[] = [
   { name: 's2b 3x3 s1 16x16 64->64', h: 16, ci: 64, co: 64, k: 3, s: 1 },
   { name: 's3b 3x3 s1 8x8 128->128', h: 8, ci: 128, co: 128, k: 3, s: 1 },
   { name: 's4b 3x3 s1 4x4 256->256', h: 4, ci: 256, co: 256, k: 3, s: 1 },
+  // MobileNetV2-style pointwise expand / project layers
+  { name: 'mbv2 1x1 s1 32x32 16->96', h: 32, ci: 16, co: 96, k: 1, s: 1 },
+  { name: 'mbv2 1x1 s1 32x32 96->24', h: 32, ci: 96, co: 24, k: 1, s: 1 },
 ];
 interface DwCase { name: string; h: number; c: number; m: number; k: number; s: number }
 const DW_CASES: DwCase[] = [
@@ -121,6 +124,12 @@ async function main(): Promise<void> {
     const runF = (): Info => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, fAttrs as never) as tf.Tensor;
     const runIm2col = (): Info => conv2DBackpropFilterIm2col({ inputs: { x, dy }, backend: backend as never, attrs: fAttrs as never });
     const dwNew = time(runF, freeInfo);
+    let dwGeneral: number | null = null;
+    if (c.k === 1) {
+      GEMM_1X1.enabled = false;
+      dwGeneral = time(runF, freeInfo);
+      GEMM_1X1.enabled = true;
+    }
     const dwIm2col = time(runIm2col, freeInfo);
     const fa = runF() as tf.Tensor;
     const fb = runIm2col();
@@ -142,10 +151,10 @@ async function main(): Promise<void> {
       batch: BATCH,
       forwardConv2D_ms: fwd,
       backpropInput: { stock_ms: dxStock, plumage_ms: dxNew, speedup: dxStock / dxNew, zeroInsertVariant_ms: dxZeroInsert, maxRelDiffVsStock: dxDiff },
-      backpropFilter: { plumage_conv_ms: dwNew, im2col_matmul_ms: dwIm2col, cpu_backend_ms: dwCpu, maxRelDiffConvVsIm2col: dwDiff },
+      backpropFilter: { plumage_ms: dwNew, oneConvFormulationFor1x1_ms: dwGeneral, im2col_matmul_ms: dwIm2col, cpu_backend_ms: dwCpu, maxRelDiffVsIm2col: dwDiff },
     };
     results.push(r);
-    log(`${c.name.padEnd(28)} fwd ${fwd.toFixed(1)} | dx stock ${dxStock.toFixed(1)} new ${dxNew.toFixed(1)} (x${(dxStock / dxNew).toFixed(1)})${dxZeroInsert === null ? '' : ` zero-insert ${dxZeroInsert.toFixed(1)}`} | dW conv ${dwNew.toFixed(1)} im2col ${dwIm2col.toFixed(1)} cpu ${dwCpu?.toFixed(1) ?? '-'} ms`);
+    log(`${c.name.padEnd(28)} fwd ${fwd.toFixed(1)} | dx stock ${dxStock.toFixed(1)} new ${dxNew.toFixed(1)} (x${(dxStock / dxNew).toFixed(1)})${dxZeroInsert === null ? '' : ` zero-insert ${dxZeroInsert.toFixed(1)}`} | dW ${dwNew.toFixed(1)}${dwGeneral === null ? '' : ` (one-conv ${dwGeneral.toFixed(1)})`} im2col ${dwIm2col.toFixed(1)} cpu ${dwCpu?.toFixed(1) ?? '-'} ms`);
   }
 
   const dwResults: Record<string, unknown>[] = [];

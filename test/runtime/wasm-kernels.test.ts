@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers tfjs's gradient functions (the tfjs-core node bundle does not)
 import { selectBackend } from '../../src/runtime/backend.js';
 import { WASM_TRAINING_KERNELS, capturedKernel } from '../../src/runtime/wasm/index.js';
-import { SUBPIXEL } from '../../src/runtime/wasm/conv2d.js';
+import { GEMM_1X1, SUBPIXEL } from '../../src/runtime/wasm/conv2d.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [1, 2], [0, 1], [0, 0]]];
@@ -187,6 +187,28 @@ describe('Conv2DBackpropInput strided formulations (sub-pixel phases and zero-in
             }
           });
         }
+});
+
+describe('Conv2DBackpropFilter 1x1: general one-conv formulation (GEMM path disabled) vs cpu', () => {
+  for (const s of STRIDES)
+    for (const pad of PADS)
+      for (const [ci, co] of [[3, 4], [5, 2]] as const) {
+        const name = `s${s} pad=${padName(pad)} c${ci}->${co}`;
+        test(name, () => {
+          const oh = outSize(7, 1, s, pad, 1);
+          const ow = outSize(8, 1, s, pad, 2);
+          const xv = rand(3 * 7 * 8 * ci, s + ci);
+          const dyv = rand(3 * oh * ow * co, s + co);
+          GEMM_1X1.enabled = false;
+          try {
+            parity(name, () =>
+              tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [3, 7, 8, ci]), dy: tf.tensor4d(dyv, [3, oh, ow, co]) }, { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: [1, 1, ci, co] } as never) as tf.Tensor,
+            );
+          } finally {
+            GEMM_1X1.enabled = true;
+          }
+        });
+      }
 });
 
 describe('DepthwiseConv2dNative backprop parity with cpu', () => {

@@ -1,5 +1,5 @@
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { fitDy, runStock, flipSpatial, free, run, scatterStrided, transposedConvByPhases, type WasmBackendLike } from './util.js';
+import { fitDy, runStock, flipSpatial, free, reshape, run, scatterStrided, transposedConvByPhases, type WasmBackendLike } from './util.js';
 
 type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
 interface KernelArgs {
@@ -99,6 +99,7 @@ export function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
   const { inHeight: H, inWidth: W, inChannels, outChannels, outHeight, outWidth, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('plumage wasm Conv2DBackpropFilter: float32 only');
+  if (fH === 1 && fW === 1 && GEMM_1X1.enabled) return conv2DBackpropFilter1x1(backend, x, dy, { sH, sW, top: padInfo.top, left: padInfo.left, outHeight, outWidth });
   const Hd = (outHeight - 1) * sH + 1;
   const Wd = (outWidth - 1) * sW + 1;
   const bottom = Math.max(0, fH - 1 + Hd - H - padInfo.top);
@@ -114,6 +115,61 @@ export function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   }
   const out = run(backend, 'Transpose', { x: cropped }, { perm: [1, 2, 0, 3] });
   free(backend, cropped);
+  return out;
+}
+
+/** 1x1 filters use the GEMM formulation below (default) or the general one-conv formulation (tests/benchmarks). */
+export const GEMM_1X1 = { enabled: true };
+
+/**
+ * dW of a 1x1 conv is one GEMM, x^T [inC, M] @ dy [M, outC] with M = N*oH*oW, run as a 1x1 forward conv of a
+ * [1, 1, rows, M] input (rows = the smaller channel count, which XNNPACK handles best) with a [1, 1, M, cols] filter.
+ * For strides > 1 or non-zero top/left padding, the sampled pixels of x are first gathered (one row copy per pixel).
+ */
+function conv2DBackpropFilter1x1(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: { sH: number; sW: number; top: number; left: number; outHeight: number; outWidth: number },
+): TensorInfo {
+  const [n, H, W, inC] = x.shape as [number, number, number, number];
+  const outC = dy.shape[3]!;
+  const M = n * g.outHeight * g.outWidth;
+  let xs: TensorInfo;
+  if (g.sH === 1 && g.sW === 1 && g.top === 0 && g.left === 0 && g.outHeight === H && g.outWidth === W) {
+    xs = reshape(backend, x, [M, inC]);
+  } else {
+    xs = backend.makeOutput([M, inC], 'float32');
+    const o = backend.typedArrayFromHeap(xs) as Float32Array;
+    const v = backend.typedArrayFromHeap(x) as Float32Array;
+    o.fill(0);
+    let m = 0;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < g.outHeight; y++) {
+        const iy = y * g.sH - g.top;
+        for (let xx = 0; xx < g.outWidth; xx++, m++) {
+          const ix = xx * g.sW - g.left;
+          if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+          const src = ((b * H + iy) * W + ix) * inC;
+          o.set(v.subarray(src, src + inC), m * inC);
+        }
+      }
+    }
+  }
+  const dy2 = reshape(backend, dy, [M, outC]);
+  const [rowsT, cols, rows, colsN] = inC <= outC ? [xs, dy2, inC, outC] : [dy2, xs, outC, inC];
+  const t = run(backend, 'Transpose', { x: rowsT }, { perm: [1, 0] }); // [rows, M]
+  const input = reshape(backend, t, [1, 1, rows, M]);
+  const filter = reshape(backend, cols, [1, 1, M, colsN]);
+  const res = conv(backend, input, filter, explicit(0, 0, 0, 0)); // [1, 1, rows, colsN]
+  free(backend, t, input, filter, xs, dy2);
+  if (inC <= outC) return res; // already [1, 1, inC, outC]
+  const r2 = reshape(backend, res, [outC, inC]);
+  free(backend, res);
+  const tr = run(backend, 'Transpose', { x: r2 }, { perm: [1, 0] });
+  free(backend, r2);
+  const out = reshape(backend, tr, [1, 1, inC, outC]);
+  free(backend, tr);
   return out;
 }
 
