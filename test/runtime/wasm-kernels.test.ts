@@ -92,6 +92,7 @@ describe('resource use', () => {
     const x = tf.tensor4d(rand(4 * 16 * 16 * 8, 1), [4, 16, 16, 8]);
     const dy = tf.tensor4d(rand(4 * 8 * 8 * 8, 2), [4, 8, 8, 8]);
     const dydw = tf.tensor4d(rand(4 * 8 * 8 * 16, 3), [4, 8, 8, 16]);
+    const dy1 = tf.tensor4d(rand(4 * 16 * 16 * 4, 6), [4, 16, 16, 4]);
     const f = tf.tensor4d(rand(3 * 3 * 8 * 8, 4), [3, 3, 8, 8]);
     const dwf = tf.tensor4d(rand(3 * 3 * 8 * 2, 5), [3, 3, 8, 2]);
     const common = { strides: [2, 2], pad: 'same', dilations: [1, 1], dataFormat: 'NHWC' };
@@ -102,6 +103,8 @@ describe('resource use', () => {
           tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...common, inputShape: [4, 16, 16, 8] } as never) as tf.Tensor,
           tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dydw }, { ...common, filterShape: [3, 3, 8, 2] } as never) as tf.Tensor,
           tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dydw, filter: dwf }, { ...common, inputShape: [4, 16, 16, 8] } as never) as tf.Tensor,
+          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: [1, 1, 8, 8] } as never) as tf.Tensor,
+          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy1 }, { ...common, strides: [1, 1], pad: 'valid', filterShape: [1, 1, 8, 4] } as never) as tf.Tensor,
           tf.tile(x, [1, 2, 1, 3]),
         ]);
       }
@@ -113,7 +116,7 @@ describe('resource use', () => {
     round();
     assert.equal(be.numDataIds(), ids, 'backend data ids grew');
     assert.equal(be.wasm.HEAPU8.length, heap, 'wasm heap grew');
-    tf.dispose([x, dy, dydw, f, dwf]);
+    tf.dispose([x, dy, dydw, dy1, f, dwf]);
   });
 });
 
