@@ -14,6 +14,7 @@
  * models can be run as separate processes.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { augmentImage, augmentSchema } from '../src/augment/pipeline.js';
@@ -70,6 +71,8 @@ interface Result {
   wallSeconds: number;
   submission?: string;
   finishedAt: string;
+  /** 1-minute load average sampled every 10 steps during training (mean), when recorded. */
+  loadAvg?: number;
 }
 
 function lrAt(fraction: number): number {
@@ -81,6 +84,7 @@ function lrAt(fraction: number): number {
 
 async function main(): Promise<void> {
   fs.mkdirSync(tmpDir, { recursive: true });
+  if (process.argv.includes('--report-only')) return writeMarkdown();
   const backend = await selectBackend(arg('backend', 'auto') as BackendName);
   const full = loadLabelledDataset(dataDir);
   const classes = full.classes;
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
     let steps = 0;
     let seen = 0;
     let lossEma = NaN;
+    const loads: number[] = [];
     const budgetMs = budgetMin * 60_000;
     const t0 = Date.now();
     while (Date.now() - t0 < budgetMs) {
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
       steps++;
       seen += idx.length;
       if (steps % 10 === 0) {
+        loads.push(os.loadavg()[0]!);
         const el = (Date.now() - t0) / 1000;
         console.error(`${name} step ${steps} seen ${seen} loss(ema) ${lossEma.toFixed(4)} lr ${opt.lr.toExponential(2)} ${(seen / el).toFixed(2)} img/s ${el.toFixed(0)}s`);
       }
@@ -157,6 +163,7 @@ async function main(): Promise<void> {
       epochsSeen: seen / train.samples.length, trainSeconds, trainImagesPerSec: seen / trainSeconds, finalTrainLoss: lossEma,
       valImages: val.samples.length, valMacroF1: report.macroF1, valAccuracy: report.accuracy, inferImagesPerSec,
       wallSeconds: (Date.now() - wallStart) / 1000, submission, finishedAt: new Date().toISOString(),
+      loadAvg: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : undefined,
     };
     fs.writeFileSync(path.join(tmpDir, `vit-${name}.json`), JSON.stringify(result, null, 2));
     model.dispose();
@@ -194,12 +201,24 @@ ${rows.join('\n')}
 \`bench/results/birds25-swinv2-small.submission.csv\`; image decoding of train/val happens once before the first model.
 
 **Read these numbers as what a shared, slow CPU box gives in the stated budget, not as what the architectures can
-reach.** The machine has 2 cores shared with several other engineers' jobs (load average 6-8 during the run), so
-throughput is a fraction of an idle machine's, and the models see well under one epoch of data in the budget.
-Vision transformers trained from scratch on ~10k images need many epochs (and usually stronger augmentation) before
-they compete with a CNN; these figures are a floor for the pipeline, not a tuned result.
-`;
+reach.** The machine has 2 cores shared with several other engineers' jobs${loadNote(results)}, so throughput is a
+fraction of an idle machine's, and in this budget the models see well under one epoch of the data (column
+"epochs"). Vision transformers trained from scratch on ~10k images need many epochs before they compete with a CNN;
+these figures are a floor for the pipeline, not a tuned result.
+${notes(results)}`;
   fs.writeFileSync(path.join(outDir, 'vit.md'), md);
+}
+
+function loadNote(results: Result[]): string {
+  const l = results.map((r) => r.loadAvg).filter((v): v is number => v !== undefined);
+  return l.length ? ` (1-minute load average ${Math.min(...l).toFixed(1)}-${Math.max(...l).toFixed(1)} during training)` : '';
+}
+
+function notes(results: Result[]): string {
+  const lines = [''];
+  if (results.length > 1) lines.push('The models were trained as separate, concurrent processes (one per model), so each also competed with the other.');
+  lines.push(`Backend: ${[...new Set(results.map((r) => r.backend))].join(', ')} (chosen with \`--backend\`; see docs/vit.md for why not \`auto\`).`);
+  return lines.join('\n') + '\n';
 }
 
 main().catch((err) => {
