@@ -11,12 +11,94 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/InferenceMode.h>
 
+#include <cmath>
 #include <cstring>
+#include <cstdlib>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace {
+
+// A caching CPU allocator for large blocks. tfjs-style graphs allocate a fresh output for every op; with glibc,
+// blocks above 32 MiB are always fresh mmaps, so every large activation costs page faults and kernel zeroing.
+// Freed large blocks are kept in size classes (at most PLUMAGE_TORCH_CACHE_MB, default 2048) and reused.
+class CachingCpuAllocator final : public c10::Allocator {
+ public:
+  static constexpr size_t kHeader = 64;           // keeps c10's 64-byte alignment; stores the block size
+  static constexpr size_t kMinCached = 256 << 10;  // smaller blocks go straight to malloc/free
+
+  explicit CachingCpuAllocator(size_t limit) : limit_(limit) {}
+
+  static size_t SizeClass(size_t n) {
+    if (n < kMinCached) return n;
+    size_t p = 1;
+    while (p * 2 <= n) p *= 2;
+    size_t step = p / 8;  // <= 12.5% rounding waste
+    return (n + step - 1) / step * step;
+  }
+
+  c10::DataPtr allocate(size_t n) const override {
+    size_t size = SizeClass(n);
+    void* base = nullptr;
+    if (size >= kMinCached) {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        base = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+      }
+    }
+    if (base == nullptr) {
+      if (posix_memalign(&base, 64, size + kHeader) != 0 || base == nullptr) throw std::bad_alloc();
+      *static_cast<size_t*>(base) = size;
+    }
+    void* data = static_cast<char*>(base) + kHeader;
+    return c10::DataPtr(data, data, &Delete, c10::Device(c10::kCPU));
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &Delete; }
+
+  static void Delete(void* data) {
+    if (data == nullptr) return;
+    void* base = static_cast<char*>(data) - kHeader;
+    size_t size = *static_cast<size_t*>(base);
+    CachingCpuAllocator* self = instance;
+    if (self != nullptr && size >= kMinCached) {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (self->cached_ + size <= self->limit_) {
+        self->free_[size].push_back(base);
+        self->cached_ += size;
+        return;
+      }
+    }
+    std::free(base);
+  }
+
+  size_t cached() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cached_;
+  }
+
+  void Trim() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& kv : free_)
+      for (void* b : kv.second) std::free(b);
+    free_.clear();
+    cached_ = 0;
+  }
+
+  static CachingCpuAllocator* instance;
+
+ private:
+  size_t limit_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<size_t, std::vector<void*>> free_;
+  mutable size_t cached_ = 0;
+};
+CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
 
 std::vector<at::Tensor> g_slots;
 std::vector<int32_t> g_free;
@@ -86,6 +168,9 @@ c10::IValue Convert(const Napi::Env& env, const Napi::Value& v, const c10::TypeP
     case TypeKind::NumberType: {
       if (v.IsBoolean()) return c10::IValue(c10::Scalar(v.As<Napi::Boolean>().Value()));
       double d = v.As<Napi::Number>().DoubleValue();
+      // Integral values become integer scalars so integer tensors keep their dtype (ATen promotes on a double scalar).
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0 && !(d == 0 && std::signbit(d)))
+        return c10::IValue(c10::Scalar(static_cast<int64_t>(d)));
       return c10::IValue(c10::Scalar(d));
     }
     case TypeKind::StringType:
@@ -370,7 +455,29 @@ Napi::Value Config(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), at::show_config() + at::get_parallel_info());
 }
 
+Napi::Value CacheInfo(const Napi::CallbackInfo& info) {
+  auto* a = CachingCpuAllocator::instance;
+  return Napi::Number::New(info.Env(), a ? static_cast<double>(a->cached()) : -1.0);
+}
+
+Napi::Value TrimCache(const Napi::CallbackInfo& info) {
+  if (CachingCpuAllocator::instance) CachingCpuAllocator::instance->Trim();
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  {
+    const char* mb = std::getenv("PLUMAGE_TORCH_CACHE_MB");
+    long limit = mb ? std::atol(mb) : 2048;
+    if (limit > 0 && CachingCpuAllocator::instance == nullptr) {
+      // Static lifetime: c10 keeps the pointer; blocks allocated earlier keep their own deleters.
+      static CachingCpuAllocator alloc(static_cast<size_t>(limit) << 20);
+      CachingCpuAllocator::instance = &alloc;
+      c10::SetAllocator(c10::kCPU, &alloc, /*priority=*/100);
+    }
+  }
+  exports.Set("cachedBytes", Napi::Function::New(env, CacheInfo));
+  exports.Set("trimCache", Napi::Function::New(env, TrimCache));
   exports.Set("op", Napi::Function::New(env, FindOp));
   exports.Set("schema", Napi::Function::New(env, Schema));
   exports.Set("call", Napi::Function::New(env, Call));

@@ -27,12 +27,19 @@ export interface Native {
   setDevice(device: string): void;
   hasCuda(): boolean;
   config(): string;
+  /** Bytes held by the caching CPU allocator (-1 when disabled with PLUMAGE_TORCH_CACHE_MB=0). */
+  cachedBytes(): number;
+  /** Releases the allocator's cached blocks. */
+  trimCache(): void;
 }
 
 export const addonPath =
   process.env.PLUMAGE_TORCH_ADDON ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'plumage_torch.node');
 
 export function loadNative(): Native {
+  // libgomp reads this when libtorch loads: sleeping (not spinning) idle OpenMP workers. Spinning workers burn the
+  // cores that Node, other processes and the next parallel region need; measured 4x more CPU per step on a shared box.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const require = createRequire(import.meta.url);
   return require(addonPath) as Native;
 }
