@@ -110,6 +110,8 @@ async function worker(backend: string, spec: Spec, rssSteps: number): Promise<Me
   if (out.backend === 'torch') {
     const torch = (await import('@plumage/tfjs-backend-torch')) as { getNumThreads(): number };
     out.threads = torch.getNumThreads();
+    out.omp_wait_policy = process.env.OMP_WAIT_POLICY;
+    out.cache_mb = Number(process.env.PLUMAGE_TORCH_CACHE_MB ?? 2048);
   }
   const model = await buildModel(spec);
   const optimizer = tf.train.adam(1e-3);
@@ -198,7 +200,29 @@ function runNode(backend: string, spec: Spec, threads: number, rssSteps = 0, tim
   }
 }
 
-function runPyTorch(spec: Spec, threads: number, timeoutS = 900): Measured {
+/**
+ * PyTorch as users run it (libgomp's default spin-waiting) and with OMP_WAIT_POLICY=PASSIVE (what the torch package
+ * sets by default); ratios use whichever PyTorch run was faster, so they never flatter the torch backend.
+ */
+function runPyTorchBest(spec: Spec, threads: number): Measured {
+  const dflt = runPyTorch(spec, threads, {});
+  const passive = runPyTorch(spec, threads, { OMP_WAIT_POLICY: 'PASSIVE' });
+  const ips = (m: Measured) => (m.train_images_per_s ?? 0) + (m.infer_images_per_s ?? 0) * 1e-9;
+  const best = ips(passive) > ips(dflt) ? passive : dflt;
+  const bestTrain = Math.max(dflt.train_images_per_s ?? 0, passive.train_images_per_s ?? 0) || undefined;
+  const bestInfer = Math.max(dflt.infer_images_per_s ?? 0, passive.infer_images_per_s ?? 0) || undefined;
+  return {
+    ...best,
+    train_images_per_s: bestTrain,
+    infer_images_per_s: bestInfer,
+    train_step_cpu_s: Math.min((dflt.train_step_cpu_s as number) ?? Infinity, (passive.train_step_cpu_s as number) ?? Infinity),
+    infer_step_cpu_s: Math.min((dflt.infer_step_cpu_s as number) ?? Infinity, (passive.infer_step_cpu_s as number) ?? Infinity),
+    selection: 'best of the two runs, per metric',
+    runs: { omp_default: dflt, omp_passive: passive },
+  };
+}
+
+function runPyTorch(spec: Spec, threads: number, env: Record<string, string>, timeoutS = 900): Measured {
   sampleLoad();
   const python = process.env.PLUMAGE_PYTHON ?? '/usr/bin/python3';
   const args = [
@@ -212,7 +236,7 @@ function runPyTorch(spec: Spec, threads: number, timeoutS = 900): Measured {
     '--steps', String(spec.steps),
     '--infer-steps', String(spec.inferSteps),
   ];
-  const r = spawnSync(python, args, { cwd: root, encoding: 'utf8', timeout: timeoutS * 1000 });
+  const r = spawnSync(python, args, { cwd: root, encoding: 'utf8', timeout: timeoutS * 1000, env: { ...process.env, ...env } });
   sampleLoad();
   try {
     const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
@@ -239,7 +263,7 @@ async function main() {
   const rTorch = runNode('torch', resnet, threads);
   log(JSON.stringify(rTorch));
   log('resnet-mini: pytorch');
-  const rPy = runPyTorch(resnet, threads);
+  const rPy = runPyTorchBest(resnet, threads);
   log(JSON.stringify(rPy));
   let rWasm: Measured | null = null;
   if (!flag('--skip-wasm')) {
@@ -251,7 +275,7 @@ async function main() {
   const mTorch = runNode('torch', mnet, threads);
   log(JSON.stringify(mTorch));
   log('mobilenetv2: pytorch');
-  const mPy = runPyTorch(mnet, threads);
+  const mPy = runPyTorchBest(mnet, threads);
   log(JSON.stringify(mPy));
   log(`resnet-mini RSS over ${rssSteps} training steps on torch (batch ${rssSpec.batch})`);
   // One libtorch thread here: RSS does not depend on it, and on a contended machine it keeps the 500 steps short.
