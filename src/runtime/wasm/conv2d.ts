@@ -156,21 +156,65 @@ function conv2DBackpropFilter1x1(
       }
     }
   }
+  return gemmFilterGrad(backend, xs, dy, M, inC, [1, 1, inC, outC]);
+}
+
+/**
+ * patches^T [K, M] @ dy [M, outC] as a 1x1 forward conv (XNNPACK GEMM): the operand with the smaller channel count
+ * is transposed into a [1, 1, rows, M] input, the other is the [1, 1, M, cols] filter. Frees `patches`.
+ */
+function gemmFilterGrad(backend: WasmBackendLike, patches: TensorInfo, dy: TensorInfo, M: number, K: number, filterShape: number[]): TensorInfo {
+  const outC = dy.shape[3]!;
   const dy2 = reshape(backend, dy, [M, outC]);
-  const [rowsT, cols, rows, colsN] = inC <= outC ? [xs, dy2, inC, outC] : [dy2, xs, outC, inC];
+  const [rowsT, cols, rows, colsN] = K <= outC ? [patches, dy2, K, outC] : [dy2, patches, outC, K];
   const t = run(backend, 'Transpose', { x: rowsT }, { perm: [1, 0] }); // [rows, M]
   const input = reshape(backend, t, [1, 1, rows, M]);
   const filter = reshape(backend, cols, [1, 1, M, colsN]);
   const res = conv(backend, input, filter, explicit(0, 0, 0, 0)); // [1, 1, rows, colsN]
-  free(backend, t, input, filter, xs, dy2);
-  if (inC <= outC) return res; // already [1, 1, inC, outC]
-  const r2 = reshape(backend, res, [outC, inC]);
+  free(backend, t, input, filter, patches, dy2);
+  if (K <= outC) {
+    const out = reshape(backend, res, filterShape);
+    free(backend, res);
+    return out;
+  }
+  const r2 = reshape(backend, res, [outC, K]);
   free(backend, res);
   const tr = run(backend, 'Transpose', { x: r2 }, { perm: [1, 0] });
   free(backend, r2);
-  const out = reshape(backend, tr, [1, 1, inC, outC]);
+  const out = reshape(backend, tr, filterShape);
   free(backend, tr);
   return out;
+}
+
+/** im2col: [M = N*oH*oW, fH*fW*inC] patches of x (zeros where the window leaves the padded input). */
+function im2col(backend: WasmBackendLike, x: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
+  const M = N * oH * oW;
+  const K = fH * fW * C;
+  const patches = backend.makeOutput([M, K], 'float32');
+  const p = backend.typedArrayFromHeap(patches) as Float32Array;
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  p.fill(0);
+  let m = 0;
+  for (let b = 0; b < N; b++) {
+    for (let oy = 0; oy < oH; oy++) {
+      for (let ox = 0; ox < oW; ox++, m++) {
+        const rowBase = m * K;
+        const jStart = Math.max(0, padInfo.left - ox * sW);
+        const jEnd = Math.min(fW, W + padInfo.left - ox * sW);
+        if (jEnd <= jStart) continue;
+        const ix0 = ox * sW - padInfo.left + jStart;
+        const len = (jEnd - jStart) * C;
+        for (let i = 0; i < fH; i++) {
+          const iy = oy * sH - padInfo.top + i;
+          if (iy < 0 || iy >= H) continue;
+          const src = ((b * H + iy) * W + ix0) * C;
+          p.set(xv.subarray(src, src + len), rowBase + (i * fW + jStart) * C);
+        }
+      }
+    }
+  }
+  return patches;
 }
 
 /**
@@ -183,34 +227,13 @@ export function conv2DBackpropFilterIm2col(args: KernelArgs): TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as FilterAttrs;
   const fmt = backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
-  const M = N * oH * oW;
-  const K = fH * fW * C;
-  const patches = backend.makeOutput([1, M, K], 'float32');
-  const p = backend.typedArrayFromHeap(patches) as Float32Array;
-  const xv = backend.typedArrayFromHeap(x) as Float32Array;
-  p.fill(0);
-  let m = 0;
-  for (let b = 0; b < N; b++) {
-    for (let oy = 0; oy < oH; oy++) {
-      for (let ox = 0; ox < oW; ox++, m++) {
-        const rowBase = m * K;
-        for (let i = 0; i < fH; i++) {
-          const iy = oy * sH - padInfo.top + i;
-          if (iy < 0 || iy >= H) continue;
-          const jStart = Math.max(0, padInfo.left - ox * sW);
-          const jEnd = Math.min(fW, W + padInfo.left - ox * sW);
-          if (jEnd <= jStart) continue;
-          const ix0 = ox * sW - padInfo.left + jStart;
-          const src = ((b * H + iy) * W + ix0) * C;
-          const len = (jEnd - jStart) * C;
-          p.set(xv.subarray(src, src + len), rowBase + (i * fW + jStart) * C);
-        }
-      }
-    }
-  }
-  const dy3 = { dataId: dy.dataId, shape: [1, M, dy.shape[3]!], dtype: dy.dtype };
-  const prod = run(backend, 'BatchMatMul', { a: patches, b: dy3 }, { transposeA: true, transposeB: false });
-  free(backend, patches);
-  return { ...prod, shape: filterShape };
+  const patches = im2col(backend, x, info);
+  const [M, K] = patches.shape as [number, number];
+  const a = reshape(backend, patches, [1, M, K]);
+  const b = reshape(backend, dy, [1, M, dy.shape[3]!]);
+  const prod = run(backend, 'BatchMatMul', { a, b }, { transposeA: true, transposeB: false });
+  free(backend, patches, a, b);
+  const out = reshape(backend, prod, filterShape);
+  free(backend, prod);
+  return out;
 }
