@@ -57,6 +57,8 @@ interface TrainState {
   bestF1: number;
   bestEpoch: number;
   stoppedEarly: boolean;
+  /** Epochs the schedule plans for: cfg.epochs, or fewer when a time budget allows fewer (set after epoch 1). */
+  plannedEpochs: number;
 }
 
 export function checkpointPaths(runDir: string): { last: string; best: string } {
@@ -74,7 +76,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const paths = checkpointPaths(runDir);
   const meta = (state: TrainState): CheckpointMeta => ({ model: opts.modelName, numClasses, inputSize, classes, optimizer: { step: optimizer.step, lr: optimizer.lr }, state });
 
-  let state: TrainState = { epochsDone: 0, history: [], plateau: plateau.state(), early: early.state(), bestF1: -1, bestEpoch: -1, stoppedEarly: false };
+  let state: TrainState = { epochsDone: 0, history: [], plateau: plateau.state(), early: early.state(), bestF1: -1, bestEpoch: -1, stoppedEarly: false, plannedEpochs: cfg.epochs };
   if (cfg.resume && fs.existsSync(paths.last)) {
     const ckpt = readCheckpoint(paths.last);
     loadWeightsInto(model, ckpt, paths.last);
@@ -89,7 +91,6 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const batch = Math.min(cfg.batchSize, train.pixels.length);
   const stepsPerEpoch = Math.max(1, Math.floor(train.pixels.length / batch));
   const optSteps = Math.ceil(stepsPerEpoch / cfg.accumulate);
-  const totalOptSteps = optSteps * cfg.epochs;
   const warmupSteps = Math.round(cfg.warmupEpochs * optSteps);
   const imgLen = inputSize * inputSize * 3;
   const progress = new TrainProgress('epoch', !opts.quiet);
@@ -99,7 +100,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   let epochsThisCall = 0;
   let interrupted = false;
 
-  for (let epoch = state.epochsDone; epoch < cfg.epochs && !state.stoppedEarly; epoch++) {
+  for (let epoch = state.epochsDone; epoch < state.plannedEpochs && !state.stoppedEarly; epoch++) {
     if (opts.interruptAfter !== undefined && epochsThisCall >= opts.interruptAfter) {
       interrupted = true;
       break;
@@ -110,7 +111,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     setDropoutStream(deriveSeed(cfg.seed ^ 0x5eed, epoch));
     const order = rng.shuffle(train.pixels.map((_, i) => i));
     const lastF1 = state.history.length ? state.history[state.history.length - 1]!.valF1.toFixed(4) : '-';
-    progress.startEpoch(`${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, lastF1);
+    progress.startEpoch(`${epoch + 1}/${state.plannedEpochs}`, stepsPerEpoch, lastF1);
+    const totalOptSteps = optSteps * state.plannedEpochs;
     let lossSum = 0;
     let accum: tf.Tensor[] | null = null;
     let micro = 0;
@@ -175,6 +177,10 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     state.plateau = plateau.state();
     state.early = early.state();
     state.epochsDone = epoch + 1;
+    if (epoch === 0 && budgetMs > 0) {
+      // Fit the cosine schedule to the time budget: as many whole epochs as the first one says will fit.
+      state.plannedEpochs = Math.max(1, Math.min(cfg.epochs, Math.floor(budgetMs / (Date.now() - epochStart))));
+    }
     if (report.macroF1 > state.bestF1) {
       state.bestF1 = report.macroF1;
       state.bestEpoch = epoch + 1;
