@@ -17,7 +17,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../src/runtime/backend.js';
 import { capturedKernel } from '../src/runtime/wasm/index.js';
 import { GEMM_1X1, SUBPIXEL, conv2DBackpropFilterIm2col } from '../src/runtime/wasm/conv2d.js';
-import { depthwiseConv2dNativeBackpropFilterLoop } from '../src/runtime/wasm/depthwise.js';
+import { DW_STRIDED_DX, depthwiseConv2dNativeBackpropFilterLoop } from '../src/runtime/wasm/depthwise.js';
 import { buildResNet, resnetConfigs } from '../src/models/resnet.js';
 
 function arg(name: string, dflt: string): string {
@@ -80,6 +80,7 @@ const DW_CASES: DwCase[] = [
   { name: 'dw 3x3 s2 32x32 c96', h: 32, c: 96, m: 1, k: 3, s: 2 },
   { name: 'dw 3x3 s1 16x16 c144', h: 16, c: 144, m: 1, k: 3, s: 1 },
   { name: 'dw 5x5 s1 8x8 c64 x2', h: 8, c: 64, m: 2, k: 5, s: 1 },
+  { name: 'dw 5x5 s2 16x16 c64 x2', h: 16, c: 64, m: 2, k: 5, s: 2 },
 ];
 
 async function main(): Promise<void> {
@@ -165,7 +166,16 @@ async function main(): Promise<void> {
     const dy = tf.randomNormal([BATCH, oh, oh, c.c * c.m]) as tf.Tensor4D;
     const common = { strides: [c.s, c.s], pad: 'same', dilations: [1, 1], dimRoundingMode: undefined };
     const fwd = time(() => tf.depthwiseConv2d(x, f, c.s, 'same'), freeInfo);
-    const dx = time(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { ...common, inputShape: [BATCH, c.h, c.h, c.c] } as never) as tf.Tensor, freeInfo);
+    const runDx = (): Info => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { ...common, inputShape: [BATCH, c.h, c.h, c.c] } as never) as tf.Tensor;
+    const dx = time(runDx, freeInfo);
+    const dxModes: Record<string, number> = {};
+    if (c.s > 1) {
+      for (const mode of ['phases', 'zero-insert'] as const) {
+        DW_STRIDED_DX.mode = mode;
+        dxModes[mode] = time(runDx, freeInfo);
+      }
+      DW_STRIDED_DX.mode = 'auto';
+    }
     const fAttrs = { ...common, filterShape: [c.k, c.k, c.c, c.m] };
     const runF = (): Info => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, fAttrs as never) as tf.Tensor;
     const runLoop = (): Info => depthwiseConv2dNativeBackpropFilterLoop({ inputs: { x, dy }, backend: backend as never, attrs: fAttrs as never });
@@ -177,8 +187,8 @@ async function main(): Promise<void> {
     fa.dispose();
     freeInfo(fb);
     tf.dispose([x, f, dy]);
-    dwResults.push({ case: c.name, batch: BATCH, forward_ms: fwd, backpropInput_ms: dx, backpropFilter: { plumage_conv_ms: dwConv, js_loop_ms: dwLoop, maxRelDiff: diff } });
-    log(`${c.name.padEnd(28)} fwd ${fwd.toFixed(1)} | dx ${dx.toFixed(1)} | dW conv ${dwConv.toFixed(1)} loop ${dwLoop.toFixed(1)} ms`);
+    dwResults.push({ case: c.name, batch: BATCH, forward_ms: fwd, backpropInput_ms: dx, backpropInputByMode_ms: c.s > 1 ? dxModes : null, backpropFilter: { plumage_conv_ms: dwConv, js_loop_ms: dwLoop, maxRelDiff: diff } });
+    log(`${c.name.padEnd(28)} fwd ${fwd.toFixed(1)} | dx ${dx.toFixed(1)}${c.s > 1 ? ` (phases ${dxModes['phases']!.toFixed(1)}, zero-insert ${dxModes['zero-insert']!.toFixed(1)})` : ''} | dW conv ${dwConv.toFixed(1)} loop ${dwLoop.toFixed(1)} ms`);
   }
 
   // A whole resnet-mini training step (forward + backward + adam) on wasm, with the stock vs plumage dx kernel.

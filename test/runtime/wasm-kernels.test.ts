@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-layers'; // registers tfjs's gradient functions (the tf
 import { selectBackend } from '../../src/runtime/backend.js';
 import { WASM_TRAINING_KERNELS, capturedKernel } from '../../src/runtime/wasm/index.js';
 import { GEMM_1X1, SUBPIXEL } from '../../src/runtime/wasm/conv2d.js';
+import { DW_STRIDED_DX } from '../../src/runtime/wasm/depthwise.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [1, 2], [0, 1], [0, 0]]];
@@ -296,6 +297,29 @@ describe('Tile (block-copy replacement) parity with cpu', () => {
       });
     }
   });
+});
+
+describe('DepthwiseConv2dNativeBackpropInput strided formulations (phases and zero-insertion) vs cpu', () => {
+  for (const mode of ['phases', 'zero-insert'] as const)
+    for (const s of [2, 3])
+      for (const k of [1, 2, 3, 5])
+        for (const pad of PADS) {
+          const name = `${mode} s${s} k${k} pad=${padName(pad)}`;
+          test(name, () => {
+            const oh = outSize(9, k, s, pad, 1);
+            const ow = outSize(10, k, s, pad, 2);
+            const fv = rand(k * k * 3 * 2, k + s);
+            const dyv = rand(2 * oh * ow * 6, 5 * k + s);
+            DW_STRIDED_DX.mode = mode;
+            try {
+              parity(name, () =>
+                tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor4d(dyv, [2, oh, ow, 6]), filter: tf.tensor4d(fv, [k, k, 3, 2]) }, { strides: [s, s], pad, dilations: [1, 1], inputShape: [2, 9, 10, 3] } as never) as tf.Tensor,
+              );
+            } finally {
+              DW_STRIDED_DX.mode = 'auto';
+            }
+          });
+        }
 });
 
 describe('UnsortedSegmentSum parity with cpu', () => {
