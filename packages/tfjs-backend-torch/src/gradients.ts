@@ -11,7 +11,27 @@ type Fast = (dy: Tensor, saved: Tensor[], attrs: NamedAttrMap) => Grads | null;
 const run = (name: string, inputs: Record<string, Tensor>, attrs: NamedAttrMap = {}) =>
   engine().runKernel(name, inputs as never, attrs) as Tensor | Tensor[];
 
+/** Neighbouring float32 values (for turning tfjs's inclusive bounds into hardtanh_backward's exclusive ones). */
+function nextFloat32(v: number, dir: 1 | -1): number {
+  const f = new Float32Array([v]);
+  const i = new Int32Array(f.buffer);
+  if (f[0] === 0) {
+    i[0] = 1;
+    return dir > 0 ? f[0]! : -f[0]!;
+  }
+  i[0]! += (f[0]! > 0 ? 1 : -1) * dir;
+  return f[0]!;
+}
+
 const fast: Record<string, Fast> = {
+  // tfjs: dy where min <= x <= max, else 0 (tfjs-layers' ReLU(maxValue) and relu6-style clipping use this).
+  ClipByValue: (dy, [x], attrs) =>
+    x!.dtype === 'float32'
+      ? {
+          x: () =>
+            run('TorchClipGrad', { dy, x: x! }, { lo: nextFloat32(attrs.clipValueMin as number, -1), hi: nextFloat32(attrs.clipValueMax as number, 1) }) as Tensor,
+        }
+      : null,
   Relu: (dy, [x]) => (x!.dtype === 'float32' ? { x: () => run('TorchReluGrad', { dy, x: x! }) as Tensor } : null),
   Relu6: (dy, [x]) => (x!.dtype === 'float32' ? { x: () => run('TorchRelu6Grad', { dy, x: x! }) as Tensor } : null),
   Square: (dy, [x]) => (x!.dtype === 'float32' ? { x: () => run('TorchSquareGrad', { dy, x: x! }) as Tensor } : null),
@@ -38,11 +58,11 @@ function registerSecondOrder(): void {
     inputsToSave: ['dy', 'x'],
     gradFunc: (g, [dy, x]) => ({ dy: () => mul(g as Tensor, mul(x!, 2)), x: () => mul(g as Tensor, mul(dy!, 2)) }),
   });
-  for (const k of ['TorchReluGrad', 'TorchRelu6Grad']) {
+  for (const k of ['TorchReluGrad', 'TorchRelu6Grad', 'TorchClipGrad']) {
     registerGradient({
       kernelName: k,
       inputsToSave: ['x'],
-      gradFunc: (g, [x]) => ({ dy: () => run(k, { dy: g as Tensor, x: x! }) as Tensor, x: () => zerosLike(x!) }),
+      gradFunc: (g, [x], attrs) => ({ dy: () => run(k, { dy: g as Tensor, x: x! }, attrs) as Tensor, x: () => zerosLike(x!) }),
     });
   }
   registerGradient({

@@ -965,6 +965,7 @@ def('TensorScatterUpdate', (c) => {
 def('TorchReluGrad', (c) => c.a.t('threshold_backward', c.h('dy'), c.h('x'), 0), () => 'float32');
 // tfjs passes the gradient for 0 < x <= 6 (step(x) * (x <= 6)); hardtanh_backward blocks x <= min or x >= max.
 def('TorchRelu6Grad', (c) => c.a.t('hardtanh_backward', c.h('dy'), c.h('x'), 0, 6.000000476837158), () => 'float32');
+def('TorchClipGrad', (c) => c.a.t('hardtanh_backward', c.h('dy'), c.h('x'), c.attrs.lo as number, c.attrs.hi as number), () => 'float32');
 def('TorchSquareGrad', (c) => c.a.t('addcmul', scalarT(c.a, 0, FLOAT), c.h('dy'), c.h('x'), 2), () => 'float32');
 def('TorchReduceGrad', (c) => {
   const { a } = c;
