@@ -61,6 +61,10 @@ interface TrainState {
   plannedEpochs: number;
 }
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export function checkpointPaths(runDir: string): { last: string; best: string } {
   return { last: path.join(runDir, 'weights', 'last.ckpt'), best: path.join(runDir, 'weights', 'best.ckpt') };
 }
@@ -153,6 +157,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       value.dispose();
       lossSum += loss;
       progress.step(idx.length, lossSum / (s + 1), optimizer.lr);
+      await yieldToEventLoop(); // lets the progress bar's timer (and signal handlers) run between steps
     }
     const trainSeconds = (Date.now() - epochStart) / 1000;
     const trainRate = (stepsPerEpoch * batch) / trainSeconds;
