@@ -17,6 +17,11 @@ export interface ParityResult {
   meanTop1ProbDiff: number;
   /** Mean relative L2 error of the pooled embedding (float vs dequantized uint8). */
   meanEmbeddingRelErr: number;
+  /** Fraction of images whose reference top-1 class is among the float model's top 5. */
+  refTop1InFloatTop5: number;
+  /** Top-1 agreement over the images where the reference's top-1 probability is at least 0.5, and their number. */
+  confidentAgreement: number;
+  confidentImages: number;
   /** Images whose top-1 differed: index, reference class, float class. */
   disagreements: { index: number; ref: number; float: number }[];
   refSecondsPerImage: number;
@@ -32,10 +37,42 @@ function argmax(a: ArrayLike<number>): number {
  * Runs both implementations on uint8 RGB images at the graph's native size (224x224x3 each).
  * `onImage` is called after each image (progress).
  */
-export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, onImage?: (i: number) => void, opts: { accelerate?: boolean } = {}): Promise<ParityResult> {
+export async function checkParity(
+  graph: FloatGraph,
+  images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  onImage?: (i: number) => void,
+  opts: { accelerate?: boolean; fakeQuant?: boolean } = {},
+): Promise<ParityResult> {
+  return (await checkParityVariants(graph, images, onImage, { accelerate: opts.accelerate, variants: [opts.fakeQuant ?? false] }))[0]!;
+}
+
+/**
+ * Like checkParity, for several float variants against one reference run per image: `false` = plain float
+ * rebuild, `true` = float rebuild with activation fake quantization.
+ */
+export async function checkParityVariants(
+  graph: FloatGraph,
+  images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  onImage: ((i: number) => void) | undefined,
+  opts: { accelerate?: boolean; variants: boolean[] },
+): Promise<ParityResult[]> {
+  const results: ParityResult[] = [];
+  const refs: { p: Float32Array; e: Float32Array; img: Uint8Array; ms: number }[] = [];
+  let i = 0;
+  for await (const img of images) {
+    const t0 = performance.now();
+    const ref = runReference(graph.tflite, img, [graph.embeddingTensor], opts);
+    refs.push({ p: Float32Array.from(ref.output, (v) => ref.outputScale * (v - ref.outputZp)), e: ref.tensors.get(graph.embeddingTensor)!, img, ms: performance.now() - t0 });
+    onImage?.(++i);
+  }
+  for (const fq of opts.variants) results.push(await compareFloat(graph, refs, fq));
+  return results;
+}
+
+async function compareFloat(graph: FloatGraph, refs: { p: Float32Array; e: Float32Array; img: Uint8Array; ms: number }[], fakeQuant: boolean): Promise<ParityResult> {
   const [h, w] = graph.inputSize;
-  const probsFwd = new FrozenForward(graph, { to: 'probs' });
-  const embFwd = new FrozenForward(graph, { to: 'embedding' });
+  const probsFwd = new FrozenForward(graph, { to: 'probs', fakeQuant });
+  const embFwd = new FrozenForward(graph, { to: 'embedding', fakeQuant });
   let n = 0;
   let agree = 0;
   let sumMax = 0;
@@ -43,14 +80,13 @@ export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array
   let sumTop1 = 0;
   let sumEmb = 0;
   let refMs = 0;
+  let top5 = 0;
+  let conf = 0;
+  let confAgree = 0;
   const disagreements: ParityResult['disagreements'] = [];
   try {
-    for await (const img of images) {
-      const t0 = performance.now();
-      const ref = runReference(graph.tflite, img, [graph.embeddingTensor], opts);
-      refMs += performance.now() - t0;
-      const refP = Float32Array.from(ref.output, (v) => ref.outputScale * (v - ref.outputZp));
-      const refE = ref.tensors.get(graph.embeddingTensor)!;
+    for (const { p: refP, e: refE, img, ms } of refs) {
+      refMs += ms;
       const x = tf.tidy(() => tf.div(tf.tensor4d(Float32Array.from(img), [1, h, w, 3]), 255) as tf.Tensor4D);
       const p = probsFwd.apply(x);
       const e = embFwd.apply(x);
@@ -59,6 +95,12 @@ export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array
       tf.dispose([x, p, e]);
       const rt = argmax(refP);
       const ft = argmax(fP);
+      const rank = Array.from(fP).filter((v) => v > fP[rt]!).length;
+      if (rank < 5) top5++;
+      if (refP[rt]! >= 0.5) {
+        conf++;
+        if (rt === ft) confAgree++;
+      }
       if (rt === ft) agree++;
       else disagreements.push({ index: n, ref: rt, float: ft });
       let mx = 0;
@@ -74,7 +116,6 @@ export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array
       }
       sumEmb += Math.sqrt(num / Math.max(den, 1e-12));
       n++;
-      onImage?.(n);
     }
   } finally {
     probsFwd.dispose();
@@ -87,6 +128,9 @@ export async function checkParity(graph: FloatGraph, images: Iterable<Uint8Array
     maxProbDiff: maxAll,
     meanTop1ProbDiff: n ? sumTop1 / n : 0,
     meanEmbeddingRelErr: n ? sumEmb / n : 0,
+    refTop1InFloatTop5: n ? top5 / n : 0,
+    confidentAgreement: conf ? confAgree / conf : 0,
+    confidentImages: conf,
     disagreements,
     refSecondsPerImage: n ? refMs / n / 1000 : 0,
   };

@@ -420,11 +420,23 @@ export class FrozenForward {
   private readonly to: number;
   private readonly extra: number[];
   private readonly clamp: boolean;
+  private readonly fakeQuant: boolean;
   constructor(
     readonly graph: FloatGraph,
-    opts: { from?: CutPoint; to?: CutPoint; clampToQuantRange?: boolean; /** Further cut points returned by applyMulti (must lie before `to`). */ also?: CutPoint[] } = {},
+    opts: {
+      from?: CutPoint;
+      to?: CutPoint;
+      clampToQuantRange?: boolean;
+      /**
+       * Round every activation to its tensor's uint8 grid (fake quantization, as in the quantization-aware training
+       * these models come from); with it the float graph reproduces the integer graph's outputs closely.
+       */
+      fakeQuant?: boolean;
+      /** Further cut points returned by applyMulti (must lie before `to`). */ also?: CutPoint[];
+    } = {},
   ) {
     this.clamp = opts.clampToQuantRange ?? false;
+    this.fakeQuant = opts.fakeQuant ?? false;
     this.from = cutTensor(graph, opts.from ?? 'image');
     this.to = cutTensor(graph, opts.to ?? 'embedding');
     this.extra = (opts.also ?? []).map((c) => cutTensor(graph, c));
@@ -495,6 +507,14 @@ export class FrozenForward {
         if (this.clamp && n.kind !== 'softmax' && n.kind !== 'reshape') {
           const r = quantRange(g, n.output);
           if (r) y = tf.clipByValue(y, r[0], r[1]);
+        }
+        if (this.fakeQuant && n.kind !== 'softmax' && n.kind !== 'reshape') {
+          const q = g.tflite.tensors[n.output]?.quantization;
+          if (q && q.scale.length === 1) {
+            const sc = q.scale[0]!;
+            const zp = q.zeroPoint[0] ?? 0;
+            y = tf.mul(tf.sub(tf.clipByValue(tf.add(tf.round(tf.div(y, sc)), zp), 0, 255), zp), sc);
+          }
         }
         env.set(n.output, y);
         if (n.output === this.to) return pick(env, y);
