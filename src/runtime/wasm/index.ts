@@ -1,4 +1,6 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+// The stock wasm kernels must be registered before ours replace some of them (a later import would overwrite ours).
+import '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { unsortedSegmentSum } from './segment.js';
@@ -28,7 +30,7 @@ const impls: Record<string, KernelFunc> = {
 
 /**
  * Registers the training kernels the wasm backend lacks, and replaces its slow Conv2DBackpropInput with one built on
- * its own (XNNPACK) forward conv and its per-element Tile with a block-copy one. Idempotent. Import '@tensorflow/tfjs-backend-wasm' before calling this.
+ * its own (XNNPACK) forward conv and its per-element Tile with a block-copy one. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
   for (const name of WASM_TRAINING_KERNELS) {
