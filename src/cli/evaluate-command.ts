@@ -11,17 +11,28 @@ import { loadRun } from '../predict/load-run.js';
 import { predictProbs } from '../predict/predict-probs.js';
 import { selectBackend, type BackendName } from '../runtime/backend.js';
 import { UserError } from '../util/errors.js';
+import { zeroShotOnDacon } from '../transfer/index.js';
 
 export function evaluateCommand(): Command {
   return new Command('evaluate')
     .description("score a trained run on labelled data: macro F1, accuracy, per-class metrics, confusion matrix (CSV + PNG)")
-    .requiredOption('--run <dir>', 'run folder (uses weights/best.ckpt) or a .ckpt file')
+    .option('--run <dir>', 'run folder (uses weights/best.ckpt) or a .ckpt file')
+    .option('--zero-shot', "instead of a run: zero-shot macro F1 of the iNat-birds classifier on the DACON species it knows (validation split of --data)")
+    .option('--models-dir <dir>', 'pretrained models folder for --zero-shot')
     .option('--data <path>', "labelled CSV/DACON folder/ImageFolder (default: the run's own validation split)")
     .option('--out <dir>', 'where to write the report (default <run>/eval)')
     .option('--tta', 'average with the horizontally flipped image')
     .option('--backend <name>', 'auto | torch | wasm | cpu', 'auto')
-    .action(async (flags: { run: string; data?: string; out?: string; tta?: boolean; backend: BackendName }) => {
+    .action(async (flags: { run?: string; data?: string; out?: string; tta?: boolean; backend: BackendName; zeroShot?: boolean; modelsDir?: string }) => {
       await selectBackend(flags.backend);
+      if (flags.zeroShot) {
+        const data = flags.data ?? '../shared/data/birds25';
+        const r = await zeroShotOnDacon(data, { weights: { modelsDir: flags.modelsDir } });
+        for (const c of r.perClass) console.log(`${c.species.padEnd(28)} f1 ${c.f1.toFixed(4)}  support ${c.support}`);
+        console.log(`zero-shot (${r.backbone}): macro F1 ${r.macroF1.toFixed(4)}, accuracy ${r.accuracy.toFixed(4)} over ${r.mapped.length} mapped species, ${r.images} images`);
+        return;
+      }
+      if (!flags.run) throw new UserError('evaluate: --run is required (or --zero-shot)');
       const run = await loadRun(flags.run);
       const classes = run.meta.classes;
       let ds;

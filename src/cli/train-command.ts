@@ -2,10 +2,12 @@ import { Command } from 'commander';
 import { augmentSchema } from '../augment/pipeline.js';
 import { trainConfigSchema, type TrainConfig } from '../train/config.js';
 import { runTraining } from '../train/run-training.js';
+import { runTransferTraining } from './transfer-train.js';
 import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
 import { parseInteger, parseNumber, parsePair } from './parse-number.js';
 
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Builds the train config: schema defaults <- config file <- CLI flags. */
 export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig {
@@ -64,8 +66,19 @@ export function trainCommand(): Command {
     .option('--exist-ok', 'reuse an existing run folder')
     .option('--no-tta', 'no horizontal-flip test-time augmentation for the final report and submission')
     .option('--no-predict-test', 'do not predict test.csv after training')
+    .option('--recipe <name>', 'train a pretrained backbone instead of --model: probe (frozen, cached embeddings) | partial (last --blocks) | full')
+    .option('--backbone <ids>', 'pretrained backbone id(s) for --recipe, comma-separated (probe concatenates them)', list)
+    .option('--blocks <k>', 'partial: number of last MobileNetV2 blocks to fine-tune', parseInteger)
+    .option('--head <kind>', 'probe head: linear | mlp')
+    .option('--train-views <views>', "probe/partial training views, e.g. lr,lr.flip,hr,hr.flip (hr = the 256px copy)", list)
+    .option('--eval-views <views>', 'views soft-voted at validation/test time, e.g. lr,lr.flip', list)
+    .option('--models-dir <dir>', 'pretrained models folder (default: the cache; ../shared/models is found automatically)')
     .action(async (flags: Record<string, unknown>) => {
       const cfg = resolveTrainConfig(flags);
+      if (cfg.recipe) {
+        await runTransferTraining({ ...cfg, recipe: cfg.recipe });
+        return;
+      }
       const s = await runTraining(cfg);
       console.log(`val macro F1 ${s.valF1.toFixed(4)}  accuracy ${s.valAccuracy.toFixed(4)}  best epoch ${s.fit.bestEpoch}  (${s.wallSeconds.toFixed(0)} s, backend ${s.backend})`);
       console.log(`run folder: ${s.runDir}`);

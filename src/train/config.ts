@@ -40,6 +40,14 @@ export const trainConfigSchema = z
     tta: z.boolean().default(true),
     /** Predict the test set after training when the data folder has a test.csv. */
     predictTest: z.boolean().default(true),
+    /** Pretrained-backbone recipe (src/transfer); when set, `model` is ignored and `backbone` is used. */
+    recipe: z.enum(['probe', 'partial', 'full']).optional(),
+    backbone: z.array(z.string()).min(1).default(['mobilenetv2-inat-birds']),
+    blocks: z.number().int().min(1).optional(),
+    head: z.enum(['linear', 'mlp']).optional(),
+    trainViews: z.array(z.string()).optional(),
+    evalViews: z.array(z.string()).optional(),
+    modelsDir: z.string().optional(),
   })
   .strict();
 

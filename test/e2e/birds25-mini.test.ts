@@ -50,3 +50,13 @@ test('end to end on birds25-mini: train, evaluate, predict a valid submission', 
   assert.equal(again.code, 2, 'an existing output is refused');
   assert.equal(parse(fs.readFileSync(out, 'utf8'), { columns: true }).length, val.length, 'and left intact');
 });
+
+test('transfer probe from the CLI on birds25-mini writes a run folder with report and probabilities', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-probe-'));
+  const r = runCli(['train', '--recipe', 'probe', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '96', '--train-views', 'lr,hr', '--eval-views', 'lr', '--project', work, '--name', 'probe'], { timeoutMs: 280_000 });
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const m = /val macro F1 (\d\.\d{4})/.exec(r.stdout);
+  assert.ok(m, r.stdout.slice(-500));
+  assert.ok(Number(m[1]) > 0.3, `a bird-pretrained probe beats chance (1/25) by far: ${m[1]}`);
+  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv']) assert.ok(fs.existsSync(path.join(work, 'probe', f)), f);
+});
