@@ -111,7 +111,7 @@ async function worker(backend: string, spec: Spec, rssSteps: number): Promise<Me
     const torch = (await import('@plumage/tfjs-backend-torch')) as { getNumThreads(): number };
     out.threads = torch.getNumThreads();
     out.omp_wait_policy = process.env.OMP_WAIT_POLICY;
-    out.cache_mb = Number(process.env.PLUMAGE_TORCH_CACHE_MB ?? 2048);
+    out.cache_mb = Number(process.env.PLUMAGE_TORCH_CACHE_MB);
   }
   const model = await buildModel(spec);
   const optimizer = tf.train.adam(1e-3);

@@ -23,7 +23,8 @@ namespace {
 
 // A caching CPU allocator for large blocks. tfjs-style graphs allocate a fresh output for every op; with glibc,
 // blocks above 32 MiB are always fresh mmaps, so every large activation costs page faults and kernel zeroing.
-// Freed large blocks are kept in size classes (at most PLUMAGE_TORCH_CACHE_MB, default 2048) and reused.
+// Freed large blocks are kept in size classes (at most PLUMAGE_TORCH_CACHE_MB; the TS loader defaults it to a quarter
+// of RAM, capped at 8 GiB; 2048 when unset) and reused.
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   static constexpr size_t kHeader = 64;           // keeps c10's 64-byte alignment; stores the block size

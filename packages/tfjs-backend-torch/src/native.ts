@@ -1,5 +1,6 @@
 // Loads the compiled N-API addon (build/Release/plumage_torch.node).
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +41,8 @@ export function loadNative(): Native {
   // libgomp reads this when libtorch loads: sleeping (not spinning) idle OpenMP workers. Spinning workers burn the
   // cores that Node, other processes and the next parallel region need; measured 4x more CPU per step on a shared box.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // Caching allocator limit (MiB): a quarter of RAM, at most 8 GiB. Freed activations above it go back to the OS.
+  process.env.PLUMAGE_TORCH_CACHE_MB ??= String(Math.min(8192, Math.round(os.totalmem() / 2 ** 20 / 4)));
   const require = createRequire(import.meta.url);
   return require(addonPath) as Native;
 }
