@@ -16,8 +16,10 @@ const opts = new Command()
   .option('--minutes <m>', 'training time budget', '20')
   .option('--epochs <n>', 'maximum epochs', '30')
   .option('--backend <name>', 'auto | torch | wasm | cpu', 'auto')
+  .option('--cutmix <p>', 'CutMix probability per batch (short budgets learn faster without it)', '0')
+  .option('--warmup-epochs <n>', 'linear warmup epochs', '0.3')
   .parse()
-  .opts<{ data: string; model: string; minutes: string; epochs: string; backend: string }>();
+  .opts<{ data: string; model: string; minutes: string; epochs: string; backend: string; cutmix: string; warmupEpochs: string }>();
 
 if (!fs.existsSync(path.join(opts.data, 'train.csv'))) {
   console.error(`bench:birds25: ${opts.data}/train.csv not found (../shared/data/birds25 is needed)`);
@@ -34,7 +36,8 @@ const cfg = trainConfigSchema.parse({
   project: path.join(resultsDir, 'tmp'),
   name,
   valFraction: 0.1,
-  augment: { cutmix: 0.3, upscaleProb: 0 },
+  warmupEpochs: Number(opts.warmupEpochs),
+  augment: { cutmix: Number(opts.cutmix) },
 });
 const loadStart = os.loadavg();
 const summary = await runTraining(cfg);
