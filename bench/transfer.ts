@@ -48,12 +48,13 @@ const ROWS: RowSpec[] = [
   { key: 'inat160tta', kind: 'probe', backbones: [INAT], res: 160, train: ['lr', 'lr.flip', 'hr'], eval: ['lr', 'lr.flip'] },
   { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
   { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2 },
-  { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'inat128mlp', 'partial128', 'both128'] },
+  { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128'] },
+  { key: 'ens2', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128', 'inat128mlp'] },
 ];
 
 const PRESETS: Record<string, string[]> = {
   fast: ['fast'],
-  default: ['fast', 'inat128mlp', 'imnet128', 'inat128lr', 'both128', 'partial128', 'ens'],
+  default: ['fast', 'imnet128', 'inat128lr', 'both128', 'partial128', 'ens', 'inat128mlp', 'ens2'],
   more: ['inat160tta', 'inat224'],
   all: ROWS.map((r) => r.key),
 };
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
     if (spec.kind === 'probe') {
       // The partial rows fine-tune Conv_1 on cached expanded_conv_16 activations: fill them in the same passes.
       const alsoCache = spec.backbones.length === 1 ? [{ block: 'expanded_conv_16' }] : undefined;
-      r = await runProbe(split, { backbones: spec.backbones, inputSize: spec.res, trainViews: tr, evalViews: ev, alsoCache, head: spec.head ? { kind: spec.head, epochs: spec.head === 'mlp' ? 40 : 30, dropout: 0.3, hidden: 512 } : undefined, log });
+      r = await runProbe(split, { backbones: spec.backbones, inputSize: spec.res, trainViews: tr, evalViews: ev, alsoCache, head: spec.head ? { kind: spec.head, epochs: spec.head === 'mlp' ? 12 : 30, dropout: 0.3, hidden: 256 } : undefined, log });
     } else if (spec.kind === 'partial') {
       r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
     } else {

@@ -28,9 +28,13 @@ describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => 
       const bb = await loadPretrained(id, { offline: true });
       const r = await checkParity(bb.graph, await images(N));
       assert.equal(r.images, N);
-      // End to end the uint8 graph carries accumulated rounding noise (about 15% relative on the embedding);
-      // the float rebuild must still agree on the top class and on probabilities within a few hundredths.
-      assert.ok(r.top1Agreement >= 0.8, `top-1 agreement ${r.top1Agreement}`);
+      // End to end the uint8 graph carries accumulated rounding noise (about 10-15% relative L2 on the embedding);
+      // on upsampled 64px birds many predictions are near-ties, which is where the top class can flip (measured on
+      // 120 images: 86-90% top-1 agreement, 100% where the reference is confident, reference top-1 always in the
+      // float top-5; see docs/transfer.md).
+      assert.ok(r.refTop1InFloatTop5 === 1, `reference top-1 in float top-5: ${r.refTop1InFloatTop5}`);
+      if (r.confidentImages > 0) assert.equal(r.confidentAgreement, 1, 'top-1 agreement on confident images');
+      assert.ok(r.top1Agreement >= 0.6, `top-1 agreement ${r.top1Agreement}`);
       assert.ok(r.meanTop1ProbDiff < 0.1, `mean top-1 probability difference ${r.meanTop1ProbDiff}`);
       assert.ok(r.meanEmbeddingRelErr < 0.3, `embedding relative error ${r.meanEmbeddingRelErr}`);
       // Op by op (each float op fed the reference's inputs) the rebuild is exact up to uint8 rounding.
