@@ -733,7 +733,8 @@ function avgCounts(a: Aten, info: backend_util.Conv2DInfo, geom: ConvGeom): Hand
   const ones = a.t('ones', [1, 1, info.inHeight, info.inWidth], FLOAT, null, a.dev);
   const g = geom.g;
   const onesP = a.t('constant_pad_nd', ones, [g.left, g.right, g.top, g.bottom], 0);
-  return a.t('avg_pool2d', onesP, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], [0, 0], false, true, 1);
+  // Windows entirely in the padding average to 0 (tfjs), not 0/0.
+  return a.t('clamp_min', a.t('avg_pool2d', onesP, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], [0, 0], false, true, 1), 1);
 }
 def('AvgPool', (c) => {
   const { a } = c;
@@ -960,6 +961,120 @@ def('TensorScatterUpdate', (c) => {
   const y = a.t('index_put', t2, [flat], reshape(a, c.h('updates'), [-1, sliceSize]), false);
   return reshape(a, y, ti.shape);
 }, (c) => c.info('tensor').dtype);
+
+// ---------------------------------------------------------------- 3-D convolution and pooling (NDHWC)
+const ndhwcToNcdhw = (a: Aten, x: Handle) => perm(a, x, [0, 4, 1, 2, 3]);
+const ncdhwToNdhwc = (a: Aten, x: Handle) => perm(a, x, [0, 2, 3, 4, 1]);
+interface Geom3 {
+  lo: [number, number, number];
+  hi: [number, number, number];
+  symmetric: boolean;
+}
+function geometry3(info: backend_util.Conv3DInfo): Geom3 {
+  const lo: [number, number, number] = [info.padInfo.front, info.padInfo.top, info.padInfo.left];
+  const ins = [info.inDepth, info.inHeight, info.inWidth];
+  const outs = [info.outDepth, info.outHeight, info.outWidth];
+  const st = [info.strideDepth, info.strideHeight, info.strideWidth];
+  const eff = [info.effectiveFilterDepth, info.effectiveFilterHeight, info.effectiveFilterWidth];
+  const hi = [0, 1, 2].map((d) => Math.max(0, (outs[d]! - 1) * st[d]! + eff[d]! - ins[d]! - lo[d]!)) as [number, number, number];
+  return { lo, hi, symmetric: lo.every((v, d) => v === hi[d]) };
+}
+const padList3 = (g: Geom3, sign = 1) => [g.lo[2], g.hi[2], g.lo[1], g.hi[1], g.lo[0], g.hi[0]].map((v) => sign * v);
+function conv3dInfo(c: Ctx, xShape: number[], filterShape: number[]): backend_util.Conv3DInfo {
+  const { strides, pad, dilations } = c.attrs as Record<string, never>;
+  return backend_util.computeConv3DInfo(xShape as never, filterShape as never, strides, dilations ?? 1, pad);
+}
+function pool3dInfo(c: Ctx, xShape: number[]): backend_util.Conv3DInfo {
+  const { filterSize, strides, pad, dimRoundingMode } = c.attrs as Record<string, never>;
+  return backend_util.computePool3DInfo(xShape as never, filterSize, strides, 1, pad, dimRoundingMode);
+}
+const s3 = (i: backend_util.Conv3DInfo) => [i.strideDepth, i.strideHeight, i.strideWidth];
+const d3 = (i: backend_util.Conv3DInfo) => [i.dilationDepth, i.dilationHeight, i.dilationWidth];
+const k3 = (i: backend_util.Conv3DInfo) => [i.filterDepth, i.filterHeight, i.filterWidth];
+/** Explicitly pads (value) unless the padding is symmetric and small enough for ATen; returns input and ATen padding. */
+function pad3(a: Aten, x: Handle, g: Geom3, value: number, maxSym: number): { x: Handle; pad: number[] } {
+  if (g.symmetric && g.lo.every((v) => v <= maxSym)) return { x, pad: [...g.lo] };
+  return { x: a.t('constant_pad_nd', x, padList3(g), value), pad: [0, 0, 0] };
+}
+def('Conv3D', (c) => {
+  const { a } = c;
+  const info = conv3dInfo(c, c.info('x').shape, c.info('filter').shape);
+  if (util.sizeFromShape(info.outShape) === 0) return a.t('zeros', info.outShape, FLOAT, null, a.dev);
+  const g = geometry3(info);
+  const { x, pad } = pad3(a, ndhwcToNcdhw(a, c.h('x')), g, 0, Infinity);
+  const w = perm(a, c.h('filter'), [4, 3, 0, 1, 2]);
+  return ncdhwToNdhwc(a, a.t('convolution', x, w, null, s3(info), pad, d3(info), false, [0, 0, 0], 1));
+});
+def('Conv3DBackpropInputV2', (c) => {
+  const { a } = c;
+  const inputShape = c.attrs.inputShape as number[];
+  const info = conv3dInfo(c, inputShape, c.info('filter').shape);
+  const g = geometry3(info);
+  const sym = g.symmetric;
+  const [n, dd, hh, ww, ch] = inputShape as [number, number, number, number, number];
+  const shape = sym ? [n, dd, hh, ww, ch] : [n, dd + g.lo[0] + g.hi[0], hh + g.lo[1] + g.hi[1], ww + g.lo[2] + g.hi[2], ch];
+  const dummy = ndhwcToNcdhw(a, a.t('empty.memory_format', shape, null, null, a.dev));
+  const w = perm(a, c.h('filter'), [4, 3, 0, 1, 2]);
+  const [gx] = a.ts('convolution_backward', ndhwcToNcdhw(a, c.h('dy')), dummy, w, null, s3(info), sym ? [...g.lo] : [0, 0, 0], d3(info), false, [0, 0, 0], 1, [true, false, false]);
+  return ncdhwToNdhwc(a, sym ? gx! : a.t('constant_pad_nd', gx, padList3(g, -1), 0));
+});
+def('Conv3DBackpropFilterV2', (c) => {
+  const { a } = c;
+  const filterShape = c.attrs.filterShape as number[];
+  const info = conv3dInfo(c, c.info('x').shape, filterShape);
+  const g = geometry3(info);
+  const { x, pad } = pad3(a, ndhwcToNcdhw(a, c.h('x')), g, 0, Infinity);
+  const [fd, fh, fw, ci, co] = filterShape as [number, number, number, number, number];
+  const dummyW = a.t('empty.memory_format', [co, ci, fd, fh, fw], null, null, a.dev);
+  const [, gw] = a.ts('convolution_backward', ndhwcToNcdhw(a, c.h('dy')), x, dummyW, null, s3(info), pad, d3(info), false, [0, 0, 0], 1, [false, true, false]);
+  return perm(a, gw!, [2, 3, 4, 1, 0]);
+});
+const maxSym3 = (i: backend_util.Conv3DInfo) => Math.floor(Math.min(i.filterDepth, i.filterHeight, i.filterWidth) / 2);
+def('MaxPool3D', (c) => {
+  const { a } = c;
+  const info = pool3dInfo(c, c.info('x').shape);
+  if (util.sizeFromShape(info.outShape) === 0) return a.t('zeros', info.outShape, FLOAT, null, a.dev);
+  const g = geometry3(info);
+  const { x, pad } = pad3(a, ndhwcToNcdhw(a, c.h('x')), g, -Infinity, maxSym3(info));
+  return ncdhwToNdhwc(a, a.t('max_pool3d', x, k3(info), s3(info), pad, [1, 1, 1], false));
+});
+def('MaxPool3DGrad', (c) => {
+  const { a } = c;
+  const info = pool3dInfo(c, c.info('input').shape);
+  const g = geometry3(info);
+  const { x, pad } = pad3(a, ndhwcToNcdhw(a, c.h('input')), g, -Infinity, maxSym3(info));
+  const [, idx] = a.ts('max_pool3d_with_indices', x, k3(info), s3(info), pad, [1, 1, 1], false);
+  const gx = a.t('max_pool3d_with_indices_backward', ndhwcToNcdhw(a, c.h('dy')), x, k3(info), s3(info), pad, [1, 1, 1], false, idx);
+  const explicit = !(g.symmetric && g.lo.every((v) => v <= maxSym3(info)));
+  return ncdhwToNdhwc(a, explicit ? a.t('constant_pad_nd', gx, padList3(g, -1), 0) : gx);
+});
+def('AvgPool3D', (c) => {
+  const { a } = c;
+  const info = pool3dInfo(c, c.info('x').shape);
+  if (util.sizeFromShape(info.outShape) === 0) return a.t('zeros', info.outShape, FLOAT, null, a.dev);
+  const g = geometry3(info);
+  const x = ndhwcToNcdhw(a, c.h('x'));
+  if (g.symmetric && g.lo.every((v) => v <= maxSym3(info))) return ncdhwToNdhwc(a, a.t('avg_pool3d', x, k3(info), s3(info), [...g.lo], false, false, null));
+  const xp = a.t('constant_pad_nd', x, padList3(g), 0);
+  const sum = a.t('avg_pool3d', xp, k3(info), s3(info), [0, 0, 0], false, true, 1);
+  const ones = a.t('constant_pad_nd', a.t('ones', [1, 1, info.inDepth, info.inHeight, info.inWidth], FLOAT, null, a.dev), padList3(g), 0);
+  // Windows entirely in the padding average to 0 (tfjs), not 0/0.
+  const counts = a.t('clamp_min', a.t('avg_pool3d', ones, k3(info), s3(info), [0, 0, 0], false, true, 1), 1);
+  return ncdhwToNdhwc(a, a.t('div.Tensor', sum, counts));
+});
+def('AvgPool3DGrad', (c) => {
+  // As in 2-D, tfjs divides every window by the full filter volume in the gradient.
+  const { a } = c;
+  const info = pool3dInfo(c, c.info('input').shape);
+  const g = geometry3(info);
+  const x = ndhwcToNcdhw(a, c.h('input'));
+  const dy = ndhwcToNcdhw(a, c.h('dy'));
+  if (g.symmetric && g.lo.every((v) => v <= maxSym3(info))) return ncdhwToNdhwc(a, a.t('avg_pool3d_backward', dy, x, k3(info), s3(info), [...g.lo], false, true, null));
+  const xp = a.t('constant_pad_nd', x, padList3(g), 0);
+  const gd = a.t('div.Scalar', dy, info.filterDepth * info.filterHeight * info.filterWidth);
+  const gx = a.t('avg_pool3d_backward', gd, xp, k3(info), s3(info), [0, 0, 0], false, true, 1);
+  return ncdhwToNdhwc(a, a.t('constant_pad_nd', gx, padList3(g, -1), 0));
+});
 
 // ---------------------------------------------------------------- fused gradient kernels (see gradients.ts)
 def('TorchReluGrad', (c) => c.a.t('threshold_backward', c.h('dy'), c.h('x'), 0), () => 'float32');
