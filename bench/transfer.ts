@@ -15,7 +15,8 @@ import { Command } from 'commander';
 import { decodeImage } from '../src/data/decode.js';
 import { type BackendName, selectBackend } from '../src/runtime/backend.js';
 import { parseView } from '../src/transfer/features.js';
-import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, submissionRows, type TransferSplit } from '../src/transfer/recipes.js';
+import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, type TransferSplit } from '../src/transfer/recipes.js';
+import { writeSubmission } from '../src/predict/submission.js';
 import { zeroShotReport } from '../src/transfer/zeroshot.js';
 import { loadPretrained, projectRoot } from '../src/weights/index.js';
 import { checkParityVariants } from '../src/weights/parity.js';
@@ -151,8 +152,7 @@ async function main(): Promise<void> {
     ];
     fs.writeFileSync(path.join(results, `${o.out}.md`), md.join('\n'));
     if (final && best && split.test) {
-      const sub = submissionRows(split, best.r.testProbs!);
-      fs.writeFileSync(path.join(results, `birds25-${o.out}.submission.csv`), 'id,label\n' + sub.map(([id, l]) => `${id},${l}`).join('\n') + '\n');
+      writeSubmission(path.join(results, `birds25-${o.out}.submission.csv`), split.test.ids, best.r.testProbs!, split.classes);
     }
     return md;
   };

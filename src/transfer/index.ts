@@ -1,13 +1,12 @@
 /**
  * Transfer learning entry points for the CLI.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { CacheOptions } from '../weights/cache.js';
 import { parseView, type ViewSpec } from './features.js';
 import { runFull } from './full.js';
 import type { HeadOptions } from './head.js';
-import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, submissionRows, type TransferSplit } from './recipes.js';
+import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, type TransferSplit } from './recipes.js';
+import { writeSubmission } from '../predict/submission.js';
 import { zeroShotReport } from './zeroshot.js';
 
 export * from './features.js';
@@ -55,15 +54,14 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
     r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, evalViews: views(opts.evalViews), weights: opts.weights, log: opts.log });
   }
-  if (opts.submissionPath && r.testProbs) writeSubmission(opts.submissionPath, split, r.testProbs);
+  if (opts.submissionPath && r.testProbs) writeTransferSubmission(opts.submissionPath, split, r.testProbs);
   return { ...r, split };
 }
 
-/** Writes `id,label` rows in test.csv order. */
-export function writeSubmission(file: string, split: TransferSplit, testProbs: Float32Array): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const rows = submissionRows(split, testProbs);
-  fs.writeFileSync(file, 'id,label\n' + rows.map(([id, l]) => `${id},${l}`).join('\n') + '\n');
+/** Writes `id,label` rows in test.csv order (atomically, via the shared submission writer). */
+export function writeTransferSubmission(file: string, split: TransferSplit, testProbs: Float32Array): void {
+  if (!split.test) throw new Error('no test set');
+  writeSubmission(file, split.test.ids, testProbs, split.classes);
 }
 
 /** Zero-shot Macro F1 of the iNat-birds head on the DACON classes it knows (validation split of dataDir). */

@@ -355,10 +355,5 @@ export function ensemble(results: RecipeResult[], split: TransferSplit, weights?
 }
 
 /** DACON submission rows (id,label) in test.csv order. */
-export function submissionRows(split: TransferSplit, testProbs: Float32Array): [string, string][] {
-  if (!split.test) throw new Error('no test set');
-  const pred = argmaxRows(testProbs, split.classes.length);
-  return split.test.ids.map((id, i) => [id, split.classes[pred[i]!]!]);
-}
 
 export { buildLayersModel };
