@@ -10,8 +10,8 @@ export interface AdamWConfig {
 
 /**
  * AdamW (Loshchilov & Hutter): Adam moments plus weight decay applied directly to the weights (decoupled),
- * w <- w - lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Decay applies to variables of rank >= 2 (kernels),
- * not to biases or normalisation parameters. Per-variable lr multipliers support layer-wise lr decay.
+ * w <- w - lr * (m_hat / (sqrt(v_hat) + eps) + wd * w). Decay applies where `decayMask` says (default: variables of
+ * rank >= 2), never to biases or normalisation parameters. Per-variable lr multipliers support layer-wise lr decay.
  */
 export class AdamW {
   lr: number;
@@ -22,6 +22,7 @@ export class AdamW {
     readonly variables: tf.Variable[],
     readonly cfg: AdamWConfig,
     readonly lrMultipliers: number[] = variables.map(() => 1),
+    readonly decayMask: boolean[] = variables.map((w) => w.rank >= 2),
   ) {
     this.lr = cfg.lr;
     this.m = tf.tidy(() => variables.map((w) => tf.variable(tf.zerosLike(w), false)));
@@ -44,7 +45,7 @@ export class AdamW {
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), epsilon));
         let next = tf.sub(w, tf.mul(update, lr));
-        if (weightDecay > 0 && w.rank >= 2) next = tf.sub(next, tf.mul(w, lr * weightDecay));
+        if (weightDecay > 0 && this.decayMask[i]) next = tf.sub(next, tf.mul(w, lr * weightDecay));
         w.assign(next);
       });
     });

@@ -13,6 +13,7 @@ import { readCheckpoint, loadWeightsInto, saveCheckpoint, type CheckpointMeta } 
 import type { TrainConfig } from './config.js';
 import { writeMetricsFiles, type EpochRecord } from './metrics-log.js';
 import { TrainProgress } from './progress.js';
+import { usesWeightDecay } from './weight-decay.js';
 import { cosineWithWarmup, EarlyStopping, ReduceLROnPlateau } from './schedulers.js';
 import { smoothedTargets, softCrossEntropy } from './soft-cross-entropy.js';
 
@@ -74,7 +75,9 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const { model, cfg, train, val, inputSize, runDir, classes } = opts;
   const numClasses = classes.length;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = new AdamW(vars, { lr: cfg.lr, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, opts.lrMultipliers);
+  // Decay kernels only: not biases, norms, tokens, position tables or logit scales.
+  const decayMask = model.trainableWeights.map((w) => usesWeightDecay(w.originalName, w.shape.length));
+  const optimizer = new AdamW(vars, { lr: cfg.lr, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, opts.lrMultipliers, decayMask);
   const plateau = new ReduceLROnPlateau(cfg.plateauFactor, cfg.plateauPatience, cfg.minLr);
   const early = new EarlyStopping(cfg.earlyStopPatience, cfg.earlyStopMinDelta);
   const paths = checkpointPaths(runDir);

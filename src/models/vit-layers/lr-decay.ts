@@ -59,11 +59,4 @@ export function layerDecayMultipliers(model: tfl.LayersModel, decay: number): nu
   return names.map((n) => decay ** (numLayers + 1 - layerId(n)));
 }
 
-/**
- * Whether a variable should get weight decay: matrices only (Linear/conv kernels), not biases, norms, tokens,
- * position embeddings, relative-position tables, logit scales or layer-scale lambdas.
- */
-export function usesWeightDecay(originalName: string, rank: number): boolean {
-  if (rank < 2) return false;
-  return /kernel$/.test(originalName);
-}
+export { usesWeightDecay } from '../../train/weight-decay.js';
