@@ -94,6 +94,22 @@ export interface ProbeOptions {
 export const DEFAULT_TRAIN_VIEWS: ViewSpec[] = [{ source: 'lr' }, { source: 'lr', flip: true }, { source: 'hr' }, { source: 'hr', flip: true }];
 export const DEFAULT_EVAL_VIEWS: ViewSpec[] = [{ source: 'lr' }, { source: 'lr', flip: true }];
 
+/** Features of every train view, and of every eval view for val and test, in that order (one feature set per view). */
+async function embedSplitViews<F>(
+  split: TransferSplit,
+  trainViews: ViewSpec[],
+  evalViews: ViewSpec[],
+  feats: (images: FeatureImage[], view: ViewSpec, what: string) => Promise<F>,
+): Promise<{ train: F[]; val: F[]; test: F[] }> {
+  const train: F[] = [];
+  for (const v of trainViews) train.push(await feats(split.train.images, v, 'train'));
+  const val: F[] = [];
+  for (const v of evalViews) val.push(await feats(split.val.images, v, 'val'));
+  const test: F[] = [];
+  if (split.test) for (const v of evalViews) test.push(await feats(split.test.images, v, 'test'));
+  return { train, val, test };
+}
+
 async function seconds<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const r = await f();
@@ -144,15 +160,7 @@ export async function runProbe(split: TransferSplit, opts: ProbeOptions): Promis
     return concatRows(parts, images.length);
   };
   // Stage 1: embeddings.
-  const [emb, embeddingS] = await seconds(async () => {
-    const train = [];
-    for (const v of trainViews) train.push(await feats(split.train.images, v, 'train'));
-    const val = [];
-    for (const v of evalViews) val.push(await feats(split.val.images, v, 'val'));
-    const test = [];
-    if (split.test) for (const v of evalViews) test.push(await feats(split.test.images, v, 'test'));
-    return { train, val, test };
-  });
+  const [emb, embeddingS] = await seconds(() => embedSplitViews(split, trainViews, evalViews, feats));
   const dim = emb.train[0]!.dim;
   // Stage 2: head.
   const nTrain = split.train.labels.length;
@@ -232,15 +240,7 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
     cached += r.cached;
     return r;
   };
-  const [emb, embeddingS] = await seconds(async () => {
-    const train = [];
-    for (const v of trainViews) train.push(await feats(split.train.images, v, 'train'));
-    const val = [];
-    for (const v of evalViews) val.push(await feats(split.val.images, v, 'val'));
-    const test = [];
-    if (split.test) for (const v of evalViews) test.push(await feats(split.test.images, v, 'test'));
-    return { train, val, test };
-  });
+  const [emb, embeddingS] = await seconds(() => embedSplitViews(split, trainViews, evalViews, feats));
   const shape = emb.train[0]!.shape;
   const dim = emb.train[0]!.dim;
   const numClasses = split.classes.length;
