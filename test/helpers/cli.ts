@@ -3,6 +3,7 @@ import path from 'node:path';
 import { repoRoot } from './shared.js';
 
 export interface CliResult {
+  /** Exit code; null when the process was killed by a signal (see `stderr`, which then says which). */
   code: number | null;
   stdout: string;
   stderr: string;
@@ -16,5 +17,6 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number 
     timeout: opts.timeoutMs ?? 120_000,
     env: { ...process.env, FORCE_COLOR: '0' },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const killed = r.status === null ? `\n[plumage CLI killed by ${r.signal ?? 'unknown signal'}${r.error ? `: ${r.error.message}` : ''}]` : '';
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr + killed };
 }
