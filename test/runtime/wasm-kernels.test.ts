@@ -6,6 +6,7 @@ import { selectBackend } from '../../src/runtime/backend.js';
 import { WASM_TRAINING_KERNELS, capturedKernel } from '../../src/runtime/wasm/index.js';
 import { GEMM_1X1, SUBPIXEL } from '../../src/runtime/wasm/conv2d.js';
 import { DW_STRIDED_DX } from '../../src/runtime/wasm/depthwise.js';
+import { rand } from '../helpers/random-values.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const PADS: Pad[] = ['same', 'valid', 1, [[0, 0], [1, 2], [0, 1], [0, 0]]];
@@ -13,18 +14,6 @@ const STRIDES = [1, 2];
 const KERNELS = [1, 3, 5];
 const BATCHES = [1, 3];
 
-/** Deterministic pseudo-random values in [-1, 1). */
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /** Runs fn on the given backend and returns the flattened result + shape. */
 function on(backend: string, fn: () => tf.Tensor): { values: Float32Array; shape: number[] } {

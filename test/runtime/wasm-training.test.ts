@@ -4,19 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { buildResNet, resnetConfigs } from '../../src/models/resnet.js';
+import { rand } from '../helpers/random-values.js';
 
-/** Deterministic pseudo-random values in [-1, 1). */
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /** A small MobileNetV2-style model: inverted residual blocks with depthwise convs and relu6. */
 function buildDepthwiseNet(inputSize: number, numClasses: number, dropout: number): tfl.LayersModel {

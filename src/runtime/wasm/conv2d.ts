@@ -1,5 +1,5 @@
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { fitDy, runStock, flipSpatial, free, reshape, run, scatterStrided, transposedConvByPhases, type WasmBackendLike } from './util.js';
+import { fitDy, runStock, flipSpatial, free, reshape, run, scatterStrided, transposedConvByPhases, transposedConvPadding, type WasmBackendLike } from './util.js';
 
 type Pad = backend_util.ExplicitPadding | 'same' | 'valid' | number;
 interface KernelArgs {
@@ -36,12 +36,7 @@ export function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   if (fmt !== 'channelsLast') return runStock('Conv2DBackpropInput', args); // NCHW: the stock kernel handles it
   const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, fmt);
   const { inHeight: H, inWidth: W, outHeight, outWidth, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
-  const pT = fH - 1 - padInfo.top;
-  const pL = fW - 1 - padInfo.left;
-  const Hd = (outHeight - 1) * sH + 1;
-  const Wd = (outWidth - 1) * sW + 1;
-  const pB = H + fH - 1 - Hd - pT;
-  const pR = W + fW - 1 - Wd - pL;
+  const { pT, pL, pB, pR, Hd, Wd } = transposedConvPadding(info);
   const dy = fitDy(backend, dyIn, outHeight, outWidth);
 
   const transposed = run(backend, 'Transpose', { x: filter }, { perm: [0, 1, 3, 2] });

@@ -43,6 +43,23 @@ export function runStock(name: string, args: { inputs: Record<string, TensorInfo
  * Runs another kernel registered on 'wasm' directly (outside the engine, so nothing is recorded on the tape and no
  * engine-level tensors are created). The caller owns the returned TensorInfo and must `free` it.
  */
+/**
+ * Padding of the stride-dilated dy for a transposed convolution written as a forward conv with the flipped filter:
+ * the full-correlation border minus the forward pass's own padding, sized so the output is the input's shape
+ * (Hd x Wd is dy's size once stride zeros are inserted).
+ */
+export function transposedConvPadding(info: {
+  inHeight: number; inWidth: number; outHeight: number; outWidth: number; strideHeight: number; strideWidth: number;
+  filterHeight: number; filterWidth: number; padInfo: { top: number; left: number };
+}): { pT: number; pL: number; pB: number; pR: number; Hd: number; Wd: number } {
+  const { inHeight: H, inWidth: W, outHeight, outWidth, strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW, padInfo } = info;
+  const pT = fH - 1 - padInfo.top;
+  const pL = fW - 1 - padInfo.left;
+  const Hd = (outHeight - 1) * sH + 1; // dy height after inserting stride-1 zeros between rows
+  const Wd = (outWidth - 1) * sW + 1;
+  return { pT, pL, pB: H + fH - 1 - Hd - pT, pR: W + fW - 1 - Wd - pL, Hd, Wd };
+}
+
 export function run(backend: WasmBackendLike, name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
   const k = getKernel(name, 'wasm');
   if (!k) throw new Error(`plumage wasm kernels: '${name}' is not registered on the wasm backend`);
