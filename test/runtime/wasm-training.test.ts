@@ -8,20 +8,24 @@ import { rand } from '../helpers/random-values.js';
 
 
 /** A small MobileNetV2-style model: inverted residual blocks with depthwise convs and relu6. */
+/** Seeded initialisers, so the parity check runs on the same weights every time. */
+let initSeed = 1;
+const init = () => tfl.initializers.glorotUniform({ seed: initSeed++ });
+
 function buildDepthwiseNet(inputSize: number, numClasses: number, dropout: number): tfl.LayersModel {
   const input = tfl.input({ shape: [inputSize, inputSize, 3] });
-  let x = tfl.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(input) as tfl.SymbolicTensor;
+  let x = tfl.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }).apply(input) as tfl.SymbolicTensor;
   x = tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.reLU({ maxValue: 6 }).apply(x) as tfl.SymbolicTensor;
   const block = (inp: tfl.SymbolicTensor, expand: number, out: number, stride: number): tfl.SymbolicTensor => {
     const c = inp.shape[3]!;
-    let y = tfl.layers.conv2d({ filters: c * expand, kernelSize: 1, useBias: false }).apply(inp) as tfl.SymbolicTensor;
+    let y = tfl.layers.conv2d({ filters: c * expand, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(inp) as tfl.SymbolicTensor;
     y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
     y = tfl.layers.reLU({ maxValue: 6 }).apply(y) as tfl.SymbolicTensor;
-    y = tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init() }).apply(y) as tfl.SymbolicTensor;
     y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
     y = tfl.layers.reLU({ maxValue: 6 }).apply(y) as tfl.SymbolicTensor;
-    y = tfl.layers.conv2d({ filters: out, kernelSize: 1, useBias: false }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.conv2d({ filters: out, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(y) as tfl.SymbolicTensor;
     y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
     return stride === 1 && c === out ? (tfl.layers.add().apply([inp, y]) as tfl.SymbolicTensor) : y;
   };
