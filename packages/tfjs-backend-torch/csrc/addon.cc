@@ -101,7 +101,9 @@ class CachingCpuAllocator final : public c10::Allocator {
 };
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
 
-std::vector<at::Tensor> g_slots;
+// The slot table is never destroyed: at exit, static destructors run in an order that would free its tensors after
+// the allocator below is gone (a use-after-destroy that crashed processes at exit). The OS reclaims the memory.
+std::vector<at::Tensor>& g_slots = *new std::vector<at::Tensor>();
 std::vector<int32_t> g_free;
 std::vector<c10::OperatorHandle> g_ops;
 std::unordered_map<std::string, int32_t> g_opIndex;
@@ -471,10 +473,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const char* mb = std::getenv("PLUMAGE_TORCH_CACHE_MB");
     long limit = mb ? std::atol(mb) : 2048;
     if (limit > 0 && CachingCpuAllocator::instance == nullptr) {
-      // Static lifetime: c10 keeps the pointer; blocks allocated earlier keep their own deleters.
-      static CachingCpuAllocator alloc(static_cast<size_t>(limit) << 20);
-      CachingCpuAllocator::instance = &alloc;
-      c10::SetAllocator(c10::kCPU, &alloc, /*priority=*/100);
+      // Never destroyed (c10 keeps the pointer, and tensors freed during exit still call Delete); blocks allocated
+      // before it keep their own deleters.
+      auto* alloc = new CachingCpuAllocator(static_cast<size_t>(limit) << 20);
+      CachingCpuAllocator::instance = alloc;
+      c10::SetAllocator(c10::kCPU, alloc, /*priority=*/100);
     }
   }
   exports.Set("cachedBytes", Napi::Function::New(env, CacheInfo));

@@ -41,9 +41,8 @@ export function loadNative(): Native {
   // libgomp reads this when libtorch loads: sleeping (not spinning) idle OpenMP workers. Spinning workers burn the
   // cores that Node, other processes and the next parallel region need; measured 4x more CPU per step on a shared box.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  // Debian's libtorch calls the system BLAS (OpenBLAS once installed). OpenBLAS's own pthread pool next to libtorch's
-  // OpenMP pool crashed processes at exit (SIGSEGV, 2 of 5 clean-clone CI runs); libtorch parallelises around BLAS
-  // calls itself, so OpenBLAS runs single-threaded inside them.
+  // Debian's libtorch calls the system BLAS (OpenBLAS once installed). libtorch parallelises convolutions around BLAS
+  // calls with its own OpenMP pool, so OpenBLAS's pthread pool inside those regions would oversubscribe the cores.
   process.env.OPENBLAS_NUM_THREADS ??= '1';
   // Caching allocator limit (MiB): a quarter of RAM, at most 8 GiB. Freed activations above it go back to the OS.
   process.env.PLUMAGE_TORCH_CACHE_MB ??= String(Math.min(8192, Math.round(os.totalmem() / 2 ** 20 / 4)));
