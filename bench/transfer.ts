@@ -15,6 +15,7 @@ import { Command } from 'commander';
 import { decodeImage } from '../src/data/decode.js';
 import { type BackendName, selectBackend } from '../src/runtime/backend.js';
 import { parseView } from '../src/transfer/features.js';
+import { runFull } from '../src/transfer/full.js';
 import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, type TransferSplit } from '../src/transfer/recipes.js';
 import { writeSubmission } from '../src/predict/submission.js';
 import { zeroShotReport } from '../src/transfer/zeroshot.js';
@@ -26,7 +27,7 @@ const results = path.join(root, 'bench', 'results');
 
 interface RowSpec {
   key: string;
-  kind: 'probe' | 'partial' | 'ensemble';
+  kind: 'probe' | 'partial' | 'full' | 'ensemble';
   backbones: string[];
   res: number;
   train: string[];
@@ -49,13 +50,16 @@ const ROWS: RowSpec[] = [
   { key: 'inat160tta', kind: 'probe', backbones: [INAT], res: 160, train: ['lr', 'lr.flip', 'hr'], eval: ['lr', 'lr.flip'] },
   { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
   { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2 },
+  { key: 'full128', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
+  { key: 'full96', kind: 'full', backbones: [INAT], res: 96, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
+  { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
   { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128'] },
   { key: 'ens2', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128', 'inat128mlp'] },
 ];
 
 const PRESETS: Record<string, string[]> = {
   fast: ['fast'],
-  default: ['fast', 'imnet128', 'inat128lr', 'both128', 'partial128', 'ens', 'inat128mlp', 'ens2'],
+  default: ['fast', 'full128', 'imnet128', 'both128', 'ensfull', 'inat128lr', 'partial128', 'ens', 'inat128mlp', 'ens2'],
   more: ['inat160tta', 'inat224'],
   all: ROWS.map((r) => r.key),
 };
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
       '',
       '| row | recipe | backbone | input | train views | eval views (TTA) | val Macro F1 | val acc | embedding | training | prediction | features computed / cached |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res || '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
+      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs)` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res || '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
       '',
       final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
       best ? `Submission: bench/results/birds25-${o.out}.submission.csv from row \`${best.spec.key}\` (${best.r.name}), validation Macro F1 ${best.r.valMacroF1.toFixed(4)}.` : '',
@@ -165,6 +169,10 @@ async function main(): Promise<void> {
       // The partial rows fine-tune Conv_1 on cached expanded_conv_16 activations: fill them in the same passes.
       const alsoCache = spec.backbones.length === 1 ? [{ block: 'expanded_conv_16' }] : undefined;
       r = await runProbe(split, { backbones: spec.backbones, inputSize: spec.res, trainViews: tr, evalViews: ev, alsoCache, head: spec.head ? { kind: spec.head, epochs: spec.head === 'mlp' ? 12 : 30, dropout: 0.3, hidden: 256 } : undefined, log });
+    } else if (spec.kind === 'full') {
+      const checkpointDir = path.join(results, 'tmp', `${o.out}-${spec.key}`);
+      fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
+      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, log });
     } else if (spec.kind === 'partial') {
       r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
     } else {
