@@ -55,14 +55,15 @@ async function buildModel(spec: Spec) {
     const { buildResNet, resnetConfigs } = await import('../src/models/resnet.js');
     return buildResNet({ ...resnetConfigs['resnet-mini'], inputSize: spec.size, numClasses: spec.classes });
   }
-  return buildMobileNetV2(tfl, spec.size, spec.classes);
+  const { BatchNorm } = await import('../src/models/layers/batch-norm.js');
+  return buildMobileNetV2(tfl, BatchNorm, spec.size, spec.classes);
 }
 
-/** MobileNetV2 1.0 (Sandler et al. 2018), plain tfjs-layers, random weights; same layer list as bench/pytorch/resnet_mini.py. */
-function buildMobileNetV2(tfl: typeof import('@tensorflow/tfjs-layers'), size: number, classes: number) {
+/** MobileNetV2 1.0 (Sandler et al. 2018), tfjs-layers + plumage's BatchNorm, random weights; same layer list as bench/pytorch/resnet_mini.py. */
+function buildMobileNetV2(tfl: typeof import('@tensorflow/tfjs-layers'), BatchNorm: typeof import('../src/models/layers/batch-norm.js').BatchNorm, size: number, classes: number) {
   type ST = import('@tensorflow/tfjs-layers').SymbolicTensor;
   let id = 0;
-  const bn = (x: ST) => tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: `bn${id++}` }).apply(x) as ST;
+  const bn = (x: ST) => new BatchNorm({ momentum: 0.9, epsilon: 1e-5, name: `bn${id++}` }).apply(x) as ST;
   const relu6 = (x: ST) => tfl.layers.reLU({ maxValue: 6, name: `relu6_${id++}` }).apply(x) as ST;
   const conv = (x: ST, filters: number, k: number, s: number) =>
     tfl.layers.conv2d({ filters, kernelSize: k, strides: s, padding: 'same', useBias: false, name: `conv${id++}` }).apply(x) as ST;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-layers';
+import { BatchNorm } from './layers/batch-norm.js';
 import { SeededDropout } from './layers/seeded-dropout.js';
 import { deriveSeed } from '../util/random.js';
 
@@ -34,7 +35,7 @@ export const resnetConfigs = {
 
 function convBn(x: tf.SymbolicTensor, filters: number, kernel: number, stride: number, name: string, relu: boolean, nextSeed: SeedStream): tf.SymbolicTensor {
   let y = tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }), name: `${name}_conv` }).apply(x) as tf.SymbolicTensor;
-  y = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: `${name}_bn` }).apply(y) as tf.SymbolicTensor;
+  y = new BatchNorm({ momentum: 0.9, epsilon: 1e-5, name: `${name}_bn` }).apply(y) as tf.SymbolicTensor;
   return relu ? (tf.layers.reLU({ name: `${name}_relu` }).apply(y) as tf.SymbolicTensor) : y;
 }
 

@@ -76,6 +76,29 @@ function registerSecondOrder(): void {
   });
 }
 
+/**
+ * Gradient of TorchBatchNormTraining. Only `y` carries a gradient: the batch statistics it also returns feed the moving
+ * averages of plumage's BatchNorm layer, outside the loss (a loss that used them directly would need their terms too).
+ */
+let batchNormTrainingRegistered = false;
+export function registerBatchNormTraining(): void {
+  if (batchNormTrainingRegistered) return;
+  batchNormTrainingRegistered = true;
+  registerGradient({
+    kernelName: 'TorchBatchNormTraining',
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, false, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, scale, mean, invstd] = saved as [Tensor, Tensor | undefined, Tensor, Tensor];
+      const dy = Array.isArray(dys) ? dys[0]! : dys;
+      const inputs: Record<string, Tensor> = { dy, x, mean, invstd };
+      if (scale) inputs.scale = scale;
+      const [dx, dscale, doffset] = run('TorchBatchNormTrainingGrad', inputs, { varianceEpsilon: attrs.varianceEpsilon }) as Tensor[];
+      return { x: () => dx!, scale: () => dscale!, offset: () => doffset! };
+    },
+  });
+}
+
 /** Wraps tfjs's registered gradients with torch fast paths (idempotent). */
 export function installFusedGradients(): void {
   if (installed) return;

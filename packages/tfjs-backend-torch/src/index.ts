@@ -6,7 +6,7 @@ import { TorchBackend } from './backend.js';
 import { BACKEND } from './names.js';
 import { kernelNames, profile, registerTorchKernels } from './kernels.js';
 import { type Native, addonPath, loadNative } from './native.js';
-import { installFusedGradients } from './gradients.js';
+import { installFusedGradients, registerBatchNormTraining } from './gradients.js';
 
 export const BACKEND_NAME = BACKEND;
 export { TorchBackend, kernelNames, addonPath, profile };
@@ -39,6 +39,7 @@ function init(): void {
   native = n;
   if (tf.findBackend(BACKEND_NAME) == null) {
     registerTorchKernels(BACKEND_NAME);
+    registerBatchNormTraining(); // the kernel's own gradient (not a wrapper of a tfjs one), so always registered
     tf.registerBackend(
       BACKEND_NAME,
       () => {

@@ -1091,6 +1091,26 @@ def('TorchReduceGrad', (c) => {
   if (c.attrs.mean) dy = a.t('div.Scalar', dy, axes.reduce((n, ax) => n * xi.shape[ax]!, 1));
   return a.t('expand', dy, xi.shape);
 }, () => 'float32');
+// Training-mode batch norm over N, H, W of an NHWC tensor in one ATen call: outputs [y, mean, variance (biased),
+// invstd]. Used by plumage's BatchNorm layer in place of moments + batchNorm (several passes and saved intermediates).
+def('TorchBatchNormTraining', (c) => {
+  const { a } = c;
+  const eps = c.attrs.varianceEpsilon as number;
+  const scale = c.inputs.scale ? c.h('scale') : null;
+  const offset = c.inputs.offset ? c.h('offset') : null;
+  const [y, mean, invstd] = a.ts('native_batch_norm', nhwcToNchw(a, c.h('x')), scale, offset, null, null, true, 0, eps);
+  const variance = a.t('sub.Scalar', a.t('reciprocal', a.t('square', invstd!)), eps);
+  return [nchwToNhwc(a, y!), mean!, variance, invstd!];
+}, () => 'float32');
+// Its gradient with respect to x, scale and offset, from the saved batch statistics.
+def('TorchBatchNormTrainingGrad', (c) => {
+  const { a } = c;
+  const scale = c.inputs.scale ? c.h('scale') : null;
+  const x = nhwcToNchw(a, c.h('x'));
+  const dy = nhwcToNchw(a, c.h('dy'));
+  const [dx, dscale, doffset] = a.ts('native_batch_norm_backward', dy, x, scale, null, null, c.h('mean'), c.h('invstd'), true, c.attrs.varianceEpsilon as number, [true, true, true]);
+  return [nchwToNhwc(a, dx!), dscale!, doffset!];
+}, () => 'float32');
 def('TorchBatchNormGrad', (c) => {
   const { a } = c;
   const eps = c.attrs.varianceEpsilon as number;
