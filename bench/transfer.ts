@@ -71,7 +71,7 @@ function fmtS(s: number): string {
 async function parity(n: number, log: (m: string) => void): Promise<string> {
   const data = path.resolve(root, '..', 'shared', 'data', 'birds25', 'train');
   const files = fs.readdirSync(data).sort().slice(0, n);
-  const lines = [`## Float rebuild (plain, and with activation fake quantization) vs uint8 reference interpreter (${n} birds25 train images, 64px upsampled to 224 with Lanczos-3; reference convolutions accumulated exactly with split-weight float32 convolutions, bit-identical to the plain integer loops)`, '', '| model | float variant | images | top-1 agreement | ref top-1 in float top-5 | top-1 agreement where ref top-1 prob >= 0.5 | mean max abs prob diff | max abs prob diff | mean abs diff of ref top-1 prob | embedding rel. L2 error | ref s/img |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = [`## Float rebuild (plain, and with activation fake quantization) vs uint8 reference interpreter (${n} birds25 train images, 64px upsampled to 224 with Lanczos-3; reference convolutions accumulated exactly with split-weight float32 convolutions, bit-identical to the plain integer loops)`, '', '| model | float variant | images | top-1 agreement (first tied maximum) | float top-1 among ref tied maxima | images with tied ref maxima | ref top-1 in float top-5 | top-1 agreement where ref top-1 prob >= 0.5 | mean max abs prob diff | max abs prob diff | mean abs diff of ref top-1 prob | embedding rel. L2 error | ref s/img |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const id of [INAT, IMNET]) {
     const bb = await loadPretrained(id);
     async function* imgs() {
@@ -86,7 +86,7 @@ async function parity(n: number, log: (m: string) => void): Promise<string> {
       { accelerate: true, variants: [false, true] },
     );
     for (const [k, r] of rs.entries()) {
-    lines.push(`| ${id} | ${k ? 'fake-quantized activations' : 'plain float32'} | ${r.images} | ${(100 * r.top1Agreement).toFixed(1)}% | ${(100 * r.refTop1InFloatTop5).toFixed(1)}% | ${(100 * r.confidentAgreement).toFixed(1)}% of ${r.confidentImages} | ${r.meanMaxProbDiff.toFixed(4)} | ${r.maxProbDiff.toFixed(4)} | ${r.meanTop1ProbDiff.toFixed(4)} | ${r.meanEmbeddingRelErr.toFixed(4)} | ${r.refSecondsPerImage.toFixed(2)} |`);
+    lines.push(`| ${id} | ${k ? 'fake-quantized activations' : 'plain float32'} | ${r.images} | ${(100 * r.top1Agreement).toFixed(1)}% | **${(100 * r.top1AgreementTieAware).toFixed(1)}%** | ${r.refTiedTop} | ${(100 * r.refTop1InFloatTop5).toFixed(1)}% | ${(100 * r.confidentAgreement).toFixed(1)}% of ${r.confidentImages} | ${r.meanMaxProbDiff.toFixed(4)} | ${r.maxProbDiff.toFixed(4)} | ${r.meanTop1ProbDiff.toFixed(4)} | ${r.meanEmbeddingRelErr.toFixed(4)} | ${r.refSecondsPerImage.toFixed(2)} |`);
     log(lines[lines.length - 1]!);
     }
   }

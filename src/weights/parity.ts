@@ -7,8 +7,15 @@ import { FrozenForward, type FloatGraph } from './tflite-import.js';
 
 export interface ParityResult {
   images: number;
-  /** Fraction of images where the float model's top-1 class equals the reference's. */
+  /** Fraction of images where the float model's top-1 class equals the reference's (first index among tied maxima). */
   top1Agreement: number;
+  /**
+   * Fraction of images where the float model's top-1 class is one of the reference's top classes: the reference's
+   * uint8 softmax has steps of 1/256, so several classes often share its maximum and its argmax is only the first of them.
+   */
+  top1AgreementTieAware: number;
+  /** Images whose reference output has two or more classes at its maximum. */
+  refTiedTop: number;
   /** Mean over images of the max |p_float - p_ref| over classes. */
   meanMaxProbDiff: number;
   /** Max over images and classes of |p_float - p_ref|. */
@@ -75,6 +82,8 @@ async function compareFloat(graph: FloatGraph, refs: { p: Float32Array; e: Float
   const embFwd = new FrozenForward(graph, { to: 'embedding', fakeQuant });
   let n = 0;
   let agree = 0;
+  let agreeTies = 0;
+  let tied = 0;
   let sumMax = 0;
   let maxAll = 0;
   let sumTop1 = 0;
@@ -101,6 +110,9 @@ async function compareFloat(graph: FloatGraph, refs: { p: Float32Array; e: Float
         conf++;
         if (rt === ft) confAgree++;
       }
+      const top = refP[rt]!;
+      if (refP.filter((v) => v === top).length > 1) tied++;
+      if (refP[ft] === top) agreeTies++;
       if (rt === ft) agree++;
       else disagreements.push({ index: n, ref: rt, float: ft });
       let mx = 0;
@@ -124,6 +136,8 @@ async function compareFloat(graph: FloatGraph, refs: { p: Float32Array; e: Float
   return {
     images: n,
     top1Agreement: n ? agree / n : 0,
+    top1AgreementTieAware: n ? agreeTies / n : 0,
+    refTiedTop: tied,
     meanMaxProbDiff: n ? sumMax / n : 0,
     maxProbDiff: maxAll,
     meanTop1ProbDiff: n ? sumTop1 / n : 0,
