@@ -24,9 +24,8 @@ function run(layer: tfl.layers.Layer) {
   return tf.tidy(() => {
     const x = tf.tensor4d(x0, [...shape]);
     layer.apply(tfl.input({ shape: shape.slice(1) as number[] })); // builds the weights
-    const [gamma, beta] = layer.getWeights();
-    gamma!.assign(tf.linspace(0.5, 1.5, 6));
-    beta!.assign(tf.linspace(-0.2, 0.3, 6));
+    const [, , movingMean, movingVar] = layer.getWeights();
+    layer.setWeights([tf.linspace(0.5, 1.5, 6), tf.linspace(-0.2, 0.3, 6), movingMean!, movingVar!]);
     const dy = tf.tensor4d(dy0, [...shape]);
     const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
     const f = (xx: tf.Tensor) => tf.sum(tf.mul(layer.apply(xx, { training: true }) as tf.Tensor, dy)) as tf.Scalar;
