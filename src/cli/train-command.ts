@@ -7,6 +7,8 @@ import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
 import { parseInteger, parseNumber, parsePair } from './parse-number.js';
 
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
+/** Default epochs of the fine-tuning recipes (the from-scratch default is the schema's 30). */
+const RECIPE_EPOCHS = { partial: 2, full: 5 } as const;
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Builds the train config: schema defaults <- config file <- CLI flags. */
@@ -20,6 +22,9 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
     else top[k] = v;
   }
   const merged = mergeOptions(fromFile, top, Object.keys(augment).length ? { augment } : {});
+  // Pretrained recipes converge in a few epochs: their own epoch default unless epochs is given.
+  const recipe = merged.recipe;
+  if (merged.epochs === undefined && (recipe === 'partial' || recipe === 'full')) merged.epochs = RECIPE_EPOCHS[recipe];
   return validateConfig(trainConfigSchema, merged, typeof config === 'string' ? `${config} + command line` : 'command line');
 }
 
@@ -34,7 +39,7 @@ export function trainCommand(): Command {
     .option('--fold <i>', 'which fold is the validation set', parseInteger)
     .option('--model <name>', 'architecture (see `plumage models list`; default resnet-mini)')
     .option('--image-size <px>', 'input size in pixels (default: the architecture\'s)', parseInteger)
-    .option('--epochs <n>', 'maximum epochs (default 30)', parseInteger)
+    .option('--epochs <n>', 'maximum epochs (default 30; --recipe partial 2, full 5)', parseInteger)
     .option('--time-budget-min <m>', 'stop starting new epochs after this many minutes (0 = none)', parseNumber)
     .option('--batch-size <n>', 'batch size (default 64)', parseInteger)
     .option('--accumulate <n>', 'gradient accumulation steps (default 1)', parseInteger)

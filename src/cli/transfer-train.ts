@@ -14,7 +14,7 @@ export async function runTransferTraining(cfg: TrainConfig & { recipe: 'probe' |
   const t = cfg;
   const runDir = prepareRunDir(cfg.project, cfg.name, { resume: cfg.resume, existOk: cfg.existOk || cfg.resume, prefix: t.recipe });
   const backend = await selectBackend(cfg.backend);
-  console.error(`plumage train: ${t.recipe} on ${t.backbone.join('+')} (${cfg.imageSize ?? 224}px), backend ${backend} -> ${runDir}`);
+  console.error(`plumage train: ${t.recipe} on ${t.backbone.join('+')} (${cfg.imageSize ? `${cfg.imageSize}px` : 'default input size'}), backend ${backend} -> ${runDir}`);
   writeFileAtomic(path.join(runDir, 'config.yaml'), YAML.stringify({ ...cfg, resume: undefined }));
   const started = Date.now();
   const r = await runTransferRecipe({
@@ -28,6 +28,8 @@ export async function runTransferTraining(cfg: TrainConfig & { recipe: 'probe' |
     blocks: t.blocks,
     epochs: cfg.epochs,
     checkpointDir: path.join(runDir, 'weights'),
+    timeBudgetMin: cfg.timeBudgetMin,
+    progress: true,
     valFraction: cfg.valFraction,
     seed: cfg.seed,
     weights: { modelsDir: t.modelsDir, log: (m) => console.error(m) },

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { loadWeightsInto, readCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { TrainProgress } from '../train/progress.js';
 import { Rng } from '../util/random.js';
 import { type CacheOptions, loadPretrained } from '../weights/index.js';
 import { applyGraph } from '../weights/tflite-import.js';
@@ -32,6 +33,10 @@ export interface FullOptions {
   evalViews?: ViewSpec[];
   /** Stop after this many epochs in this call (to split a long run over several calls); the run stays resumable. */
   maxEpochsThisCall?: number;
+  /** Plan only as many epochs as fit in this many minutes (decided after the first epoch; 0 = no limit). */
+  timeBudgetMin?: number;
+  /** Show a progress bar (ETA, images/s, loss, last val F1) on stderr. */
+  progress?: boolean;
   seed?: number;
   weights?: CacheOptions;
   log?: (msg: string) => void;
@@ -53,7 +58,9 @@ interface FullState {
   inputSize: number;
   numClasses: number;
   optimizerWeightNames: { head: string[]; body: string[] };
-  history: { epoch: number; loss: number; seconds: number }[];
+  /** Epochs the cosine schedule plans for (fewer than `epochs` when a time budget says so). */
+  plannedEpochs?: number;
+  history: { epoch: number; loss: number; seconds: number; valMacroF1?: number }[];
 }
 
 /** Runs (or resumes) full fine-tuning; returns the validation/test predictions once all epochs are done. */
@@ -92,12 +99,30 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
     state = saved;
     log(`full: resumed from ${ckptFile} after epoch ${state.epochsDone}`);
   }
+  const predictImages = async (images: FeatureImage[], views: ViewSpec[]) => {
+    const perView: Float32Array[] = [];
+    for (const v of views) {
+      const out = new Float32Array(images.length * numClasses);
+      for (let s = 0; s < images.length; s += 64) {
+        const px = await Promise.all(images.slice(s, s + 64).map((im) => decodeView(im, v, res)));
+        const x = viewBatch(px, res, v);
+        const p = tf.tidy(() => tf.softmax(model.predict(x) as tf.Tensor2D));
+        out.set((await p.data()) as Float32Array, s * numClasses);
+        tf.dispose([x, p]);
+      }
+      perView.push(out);
+    }
+    return softVote(perView);
+  };
   const nTrain = split.train.labels.length;
   const stepsPerEpoch = Math.ceil(nTrain / bs);
-  const totalSteps = stepsPerEpoch * epochs;
+  state.plannedEpochs ??= epochs;
   let epochsThisCall = 0;
   const tTrain0 = performance.now();
-  while (state.epochsDone < epochs && epochsThisCall < (opts.maxEpochsThisCall ?? Infinity)) {
+  const progress = new TrainProgress('full', opts.progress ?? false);
+  let lastF1 = state.history.at(-1)?.valMacroF1?.toFixed(4) ?? '-';
+  while (state.epochsDone < state.plannedEpochs && epochsThisCall < (opts.maxEpochsThisCall ?? Infinity)) {
+    const totalSteps = stepsPerEpoch * state.plannedEpochs;
     const ep = state.epochsDone;
     const rng = new Rng((opts.seed ?? 11) * 1000 + ep); // per-epoch stream: a resumed epoch sees the same order
     const order = rng.shuffle(Array.from({ length: nTrain }, (_, i) => i));
@@ -111,6 +136,7 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
       return { idx, views, px };
     };
     let next = load(0);
+    progress.startEpoch(`${ep + 1}/${state.plannedEpochs}`, stepsPerEpoch, lastF1);
     for (let s = 0; s < nTrain; s += bs) {
       const b = await next;
       if (s + bs < nTrain) next = load(s + bs);
@@ -129,39 +155,36 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
       lossSum += (await value.data())[0]!;
       tf.dispose([value, x, yb, ...Object.values(grads)]);
       nb++;
-      if (nb % 20 === 0) log(`  full ${opts.backbone} epoch ${ep + 1}/${epochs} step ${nb}/${stepsPerEpoch} loss ${(lossSum / nb).toFixed(4)}`);
+      progress.step(b.idx.length, lossSum / nb, lr0 * f);
+      if (!opts.progress && nb % 50 === 0) log(`  full ${opts.backbone} epoch ${ep + 1}/${state.plannedEpochs} step ${nb}/${stepsPerEpoch} loss ${(lossSum / nb).toFixed(4)}`);
     }
+    const seconds = (performance.now() - t0) / 1000;
+    // Validation F1 on the plain 64px view after every epoch (cheap next to an epoch of training; the learning curve).
+    const valF1 = classificationReport(split.val.labels, argmaxRows(await predictImages(split.val.images, [{ source: 'lr' }]), numClasses), split.classes).macroF1;
+    lastF1 = valF1.toFixed(4);
+    progress.endEpoch(lastF1);
     state.epochsDone++;
     epochsThisCall++;
-    state.history.push({ epoch: state.epochsDone, loss: lossSum / nb, seconds: (performance.now() - t0) / 1000 });
+    state.history.push({ epoch: state.epochsDone, loss: lossSum / nb, seconds, valMacroF1: valF1 });
+    const budgetMs = (opts.timeBudgetMin ?? 0) * 60_000;
+    if (budgetMs > 0 && state.epochsDone === 1) {
+      const fit = Math.max(1, Math.min(epochs, Math.floor(budgetMs / (seconds * 1000))));
+      if (fit !== state.plannedEpochs) log(`full: ${opts.timeBudgetMin} min budget: planning ${fit} epochs (${seconds.toFixed(0)} s per epoch)`);
+      state.plannedEpochs = fit;
+    }
     const hw = await optHead.getWeights();
     const bw = await optBody.getWeights();
     state.optimizerWeightNames = { head: hw.map((w) => w.name), body: bw.map((w) => w.name) };
     await saveCheckpoint(ckptFile, model, { model: `transfer-full:${opts.backbone}`, numClasses, inputSize: res, classes: split.classes, epochsDone: state.epochsDone }, [...hw, ...bw].map((w) => w.tensor));
     fs.writeFileSync(stateFile + '.tmp', JSON.stringify(state, null, 1));
     fs.renameSync(stateFile + '.tmp', stateFile);
-    log(`full: epoch ${state.epochsDone}/${epochs} loss ${(lossSum / nb).toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s); checkpoint ${ckptFile}`);
+    log(`full: epoch ${state.epochsDone}/${state.plannedEpochs} loss ${(lossSum / nb).toFixed(4)} val macro F1 (lr) ${lastF1} (${seconds.toFixed(0)} s); checkpoint ${ckptFile}`);
   }
   const trainingS = (performance.now() - tTrain0) / 1000;
-  const complete = state.epochsDone >= epochs;
-  const predictImages = async (images: FeatureImage[]) => {
-    const perView: Float32Array[] = [];
-    for (const v of evalViews) {
-      const out = new Float32Array(images.length * numClasses);
-      for (let s = 0; s < images.length; s += 64) {
-        const px = await Promise.all(images.slice(s, s + 64).map((im) => decodeView(im, v, res)));
-        const x = viewBatch(px, res, v);
-        const p = tf.tidy(() => tf.softmax(model.predict(x) as tf.Tensor2D));
-        out.set((await p.data()) as Float32Array, s * numClasses);
-        tf.dispose([x, p]);
-      }
-      perView.push(out);
-    }
-    return softVote(perView);
-  };
+  const complete = state.epochsDone >= state.plannedEpochs;
   const tp = performance.now();
-  const valProbs = await predictImages(split.val.images);
-  const testProbs = split.test ? await predictImages(split.test.images) : undefined;
+  const valProbs = await predictImages(split.val.images, evalViews);
+  const testProbs = split.test ? await predictImages(split.test.images, evalViews) : undefined;
   const predictionS = (performance.now() - tp) / 1000;
   optHead.dispose();
   optBody.dispose();

@@ -31,6 +31,10 @@ export interface TransferRecipeOptions {
   epochs?: number;
   /** full: checkpoint folder (resumes when it holds a checkpoint). */
   checkpointDir?: string;
+  /** full: plan only as many epochs as fit in this many minutes (0 = no limit). */
+  timeBudgetMin?: number;
+  /** full: progress bar on stderr. */
+  progress?: boolean;
   valFraction?: number;
   seed?: number;
   /** Where to write the DACON submission (id,label in test.csv order), if test.csv exists. */
@@ -52,7 +56,9 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
     r = await runPartial(split, { backbone: backbones[0]!, blocks: opts.blocks ?? 1, inputSize: opts.inputSize, trainViews: views(opts.trainViews), evalViews: views(opts.evalViews), epochs: opts.epochs, cacheRoot: opts.cacheRoot, weights: opts.weights, log: opts.log });
   } else {
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
-    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, evalViews: views(opts.evalViews), weights: opts.weights, log: opts.log });
+    // Training views name the sources full fine-tuning samples from (flips are drawn at random anyway).
+    const trainSources = opts.trainViews ? [...new Set(views(opts.trainViews)!.map((v) => v.source))] : undefined;
+    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, seed: opts.seed, weights: opts.weights, log: opts.log });
   }
   if (opts.submissionPath && r.testProbs) writeTransferSubmission(opts.submissionPath, split, r.testProbs);
   return { ...r, split };

@@ -106,9 +106,17 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     assert.ok(logs.some((l) => /resumed .* after epoch 1/.test(l)), logs.join('\n'));
     assert.equal(second.epochsDone, 2);
     assert.equal(second.complete, true);
-    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { history: unknown[] };
+    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { history: { valMacroF1: number }[] };
     assert.equal(state.history.length, 2);
+    assert.ok(state.history.every((h) => h.valMacroF1 >= 0 && h.valMacroF1 <= 1), 'validation F1 after every epoch');
     assert.equal(second.valProbs.length, split.val.labels.length * 25);
     await assert.rejects(runFull(split, { ...opts, inputSize: 96 }), /checkpoint is for/);
+
+    // A time budget smaller than one epoch plans a single epoch (decided after the first one) and completes.
+    const budgetDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-budget-'));
+    const budgeted = await runFull(split, { ...opts, checkpointDir: budgetDir, epochs: 3, timeBudgetMin: 1e-4 });
+    assert.equal(budgeted.epochsDone, 1);
+    assert.equal(budgeted.complete, true);
+    assert.ok(logs.some((l) => /budget: planning 1 epochs/.test(l)), logs.join('\n'));
   });
 });
