@@ -51,6 +51,7 @@ const ROWS: RowSpec[] = [
   { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
   { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2 },
   { key: 'full128', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
+  { key: 'full160', kind: 'full', backbones: [INAT], res: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
   { key: 'full96', kind: 'full', backbones: [INAT], res: 96, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
   { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
   { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128'] },
