@@ -60,3 +60,16 @@ test('transfer probe from the CLI on birds25-mini writes a run folder with repor
   assert.ok(Number(m[1]) > 0.3, `a bird-pretrained probe beats chance (1/25) by far: ${m[1]}`);
   for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv']) assert.ok(fs.existsSync(path.join(work, 'probe', f)), f);
 });
+
+test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch validation, time budget', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-full-'));
+  const r = runCli(['train', '--recipe', 'full', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--epochs', '3', '--time-budget-min', '0.0001', '--train-views', 'lr', '--eval-views', 'lr,lr.flip', '--project', work, '--name', 'full'], { timeoutMs: 280_000 });
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  assert.match(r.stderr, /budget: planning 1 epochs/, 'a budget shorter than an epoch plans one epoch');
+  assert.match(r.stdout, /val macro F1 \d\.\d{4}/);
+  const run = path.join(work, 'full');
+  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt', 'weights/state.json']) assert.ok(fs.existsSync(path.join(run, f)), f);
+  const state = JSON.parse(fs.readFileSync(path.join(run, 'weights', 'state.json'), 'utf8')) as { epochsDone: number; history: { valMacroF1: number }[] };
+  assert.equal(state.epochsDone, 1);
+  assert.ok(state.history[0]!.valMacroF1 > 0.2, `one epoch of fine-tuning is far above chance (0.04): ${state.history[0]!.valMacroF1}`);
+});

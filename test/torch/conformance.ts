@@ -32,7 +32,6 @@ export const UNIMPLEMENTED: Record<string, string> = {
   RaggedGather: 'ragged ops are not used by plumage models',
   RaggedRange: 'ragged ops are not used by plumage models',
   RaggedTensorToTensor: 'ragged ops are not used by plumage models',
-  CropAndResize: 'detection-style image ops not implemented yet (not used by plumage)',
   Transform: 'detection-style image ops not implemented yet (not used by plumage)',
   NonMaxSuppressionV3: 'detection-style image ops not implemented yet (not used by plumage)',
   NonMaxSuppressionV4: 'detection-style image ops not implemented yet (not used by plumage)',

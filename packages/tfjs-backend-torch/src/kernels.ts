@@ -866,6 +866,70 @@ def('ResizeNearestNeighborGrad', (c) => {
   return g;
 }, () => 'float32');
 
+// tfjs's CropAndResize (the cpu kernel's arithmetic): each box samples its image on a cropH x cropW grid spanning
+// [y1, y2] x [x1, x2] in normalised coordinates; positions outside the image get extrapolationValue; a box whose
+// index is out of range stays zero. Boxes are read to the host (they are small) and each becomes row/column gathers.
+function cropAxis(v1: number, v2: number, inSize: number, outSize: number) {
+  const scale = outSize > 1 ? ((v2 - v1) * (inSize - 1)) / (outSize - 1) : 0;
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const near = new Int32Array(outSize);
+  const frac = new Float32Array(outSize);
+  const valid = new Uint8Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const p = outSize > 1 ? v1 * (inSize - 1) + i * scale : 0.5 * (v1 + v2) * (inSize - 1);
+    if (p < 0 || p > inSize - 1) continue; // indices stay 0, masked below
+    valid[i] = 1;
+    lo[i] = Math.floor(p);
+    hi[i] = Math.ceil(p);
+    near[i] = Math.round(p);
+    frac[i] = p - Math.floor(p);
+  }
+  return { lo, hi, near, frac, valid, allValid: valid.every((v) => v === 1) };
+}
+def('CropAndResize', (c) => {
+  const { a } = c;
+  const [batch, ih, iw, ch] = c.info('image').shape as [number, number, number, number];
+  const boxes = c.b.readSync(c.info('boxes').dataId) as Float32Array;
+  const boxInd = c.b.readSync(c.info('boxInd').dataId) as Int32Array;
+  const [cropH, cropW] = c.attrs.cropSize as [number, number];
+  const bilinear = (c.attrs.method ?? 'bilinear') === 'bilinear';
+  const extrapolation = (c.attrs.extrapolationValue as number | undefined) ?? 0;
+  const image = c.info('image').dtype === 'float32' ? c.h('image') : cast(a, c.h('image'), FLOAT);
+  const crops: Handle[] = [];
+  for (let n = 0; n < boxInd.length; n++) {
+    const b = boxInd[n]!;
+    if (b < 0 || b >= batch) {
+      crops.push(a.t('zeros', [1, cropH, cropW, ch], FLOAT, null, a.dev));
+      continue;
+    }
+    const ys = cropAxis(boxes[4 * n]!, boxes[4 * n + 2]!, ih, cropH);
+    const xs = cropAxis(boxes[4 * n + 1]!, boxes[4 * n + 3]!, iw, cropW);
+    const src = a.t('select.int', image, 0, b);
+    const rows = (idx: Int32Array) => a.t('index_select', src, 0, a.from(idx, [cropH], INT));
+    const cols = (x: Handle, idx: Int32Array) => a.t('index_select', x, 1, a.from(idx, [cropW], INT));
+    let out: Handle;
+    if (bilinear) {
+      const xFrac = a.from(xs.frac, [1, cropW, 1], FLOAT);
+      const lerpX = (r: Handle) => {
+        const l = cols(r, xs.lo);
+        return a.t('addcmul', l, a.t('sub.Tensor', cols(r, xs.hi), l), xFrac);
+      };
+      const top = lerpX(rows(ys.lo));
+      const bottom = lerpX(rows(ys.hi));
+      out = a.t('addcmul', top, a.t('sub.Tensor', bottom, top), a.from(ys.frac, [cropH, 1, 1], FLOAT));
+    } else {
+      out = cols(rows(ys.near), xs.near);
+    }
+    if (!ys.allValid || !xs.allValid) {
+      const mask = a.t('logical_and', a.from(ys.valid, [cropH, 1, 1], BOOL), a.from(xs.valid, [1, cropW, 1], BOOL));
+      out = a.t('where.ScalarOther', mask, out, extrapolation);
+    }
+    crops.push(reshape(a, out, [1, cropH, cropW, ch]));
+  }
+  return crops.length ? a.t('cat', crops, 0) : a.t('zeros', [0, cropH, cropW, ch], FLOAT, null, a.dev);
+}, () => 'float32');
+
 def('ExpandDims', (c) => {
   const xi = c.info('input');
   let dim = c.attrs.dim as number;
