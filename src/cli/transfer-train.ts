@@ -1,9 +1,12 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { classificationReport, argmaxRows } from '../eval/metrics.js';
 import { formatReportTable, writeReportFiles } from '../eval/report-files.js';
 import { writeProbabilities, writeSubmission } from '../predict/submission.js';
+import { writeCsv } from '../data/csv.js';
 import { selectBackend } from '../runtime/backend.js';
+import { writeLearningCurve } from '../train/metrics-log.js';
 import { prepareRunDir } from '../train/run-dir.js';
 import type { TrainConfig } from '../train/config.js';
 import { runTransferRecipe } from '../transfer/index.js';
@@ -42,6 +45,14 @@ export async function runTransferTraining(cfg: TrainConfig & { recipe: 'probe' |
   if (r.testProbs && r.split.test) {
     writeSubmission(path.join(runDir, 'submission.csv'), r.split.test.ids, r.testProbs, classes);
     writeProbabilities(path.join(runDir, 'test_probabilities.csv'), r.split.test.ids, r.testProbs, classes);
+  }
+  const statePath = path.join(runDir, 'weights', 'state.json');
+  if (t.recipe === 'full' && fs.existsSync(statePath)) {
+    // Per-epoch history of full fine-tuning: metrics.csv and learning_curve.png beside the report.
+    const { history } = JSON.parse(fs.readFileSync(statePath, 'utf8')) as { history: { epoch: number; loss: number; seconds: number; valMacroF1?: number }[] };
+    const rows = history.map((h) => ({ epoch: h.epoch, trainLoss: h.loss, valF1: h.valMacroF1 ?? NaN, seconds: h.seconds }));
+    writeCsv(path.join(runDir, 'metrics.csv'), ['epoch', 'trainLoss', 'valF1', 'seconds'], rows.map((h) => [h.epoch, h.trainLoss, h.valF1, h.seconds]));
+    await writeLearningCurve(path.join(runDir, 'learning_curve.png'), rows);
   }
   const summary = { recipe: t.recipe, backbones: t.backbone, backend, valMacroF1: r.valMacroF1, valAccuracy: r.valAccuracy, timings: r.timings, wallSeconds: (Date.now() - started) / 1000 };
   writeFileAtomic(path.join(runDir, 'summary.json'), JSON.stringify(summary, null, 2));

@@ -23,14 +23,20 @@ export async function writeMetricsFiles(runDir: string, history: EpochRecord[]):
   writeFileAtomic(path.join(runDir, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
   const cols: (keyof EpochRecord)[] = ['epoch', 'trainLoss', 'valLoss', 'valF1', 'valAccuracy', 'lr', 'seconds', 'trainImagesPerSec', 'numTensors'];
   writeCsv(path.join(runDir, 'metrics.csv'), cols, history.map((h) => cols.map((c) => h[c])));
+  await writeLearningCurve(path.join(runDir, 'learning_curve.png'), history);
+}
+
+/** learning_curve.png: train loss (and val loss when known) on the left axis, val macro F1 on the right. */
+export async function writeLearningCurve(file: string, history: { epoch: number; trainLoss: number; valLoss?: number; valF1: number }[]): Promise<void> {
+  const withValLoss = history.filter((h) => h.valLoss !== undefined);
   const svg = lineChartSvg(
     [
       { name: 'train loss', color: '#1f77b4', axis: 'left', points: history.map((h) => [h.epoch, h.trainLoss]) },
-      { name: 'val loss', color: '#ff7f0e', axis: 'left', points: history.map((h) => [h.epoch, h.valLoss]) },
+      ...(withValLoss.length ? [{ name: 'val loss', color: '#ff7f0e', axis: 'left' as const, points: withValLoss.map((h) => [h.epoch, h.valLoss!] as [number, number]) }] : []),
       { name: 'val macro F1', color: '#2ca02c', axis: 'right', points: history.map((h) => [h.epoch, h.valF1]) },
     ],
     'Learning curve',
     'epoch',
   );
-  writeFileAtomic(path.join(runDir, 'learning_curve.png'), await svgToPng(svg));
+  writeFileAtomic(file, await svgToPng(svg));
 }

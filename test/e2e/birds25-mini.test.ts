@@ -68,7 +68,7 @@ test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch valid
   assert.match(r.stderr, /budget: planning 1 epochs/, 'a budget shorter than an epoch plans one epoch');
   assert.match(r.stdout, /val macro F1 \d\.\d{4}/);
   const run = path.join(work, 'full');
-  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt', 'weights/state.json']) assert.ok(fs.existsSync(path.join(run, f)), f);
+  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt', 'weights/state.json', 'metrics.csv', 'learning_curve.png']) assert.ok(fs.existsSync(path.join(run, f)), f);
   const state = JSON.parse(fs.readFileSync(path.join(run, 'weights', 'state.json'), 'utf8')) as { epochsDone: number; history: { valMacroF1: number }[] };
   assert.equal(state.epochsDone, 1);
   assert.ok(state.history[0]!.valMacroF1 > 0.2, `one epoch of fine-tuning is far above chance (0.04): ${state.history[0]!.valMacroF1}`);
