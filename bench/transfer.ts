@@ -36,6 +36,8 @@ interface RowSpec {
   blocks?: number;
   epochs?: number;
   members?: string[];
+  /** full: CutMix probability per batch. */
+  cutmix?: number;
 }
 
 const INAT = 'mobilenetv2-inat-birds';
@@ -51,6 +53,7 @@ const ROWS: RowSpec[] = [
   { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
   { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2 },
   { key: 'full128', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
+  { key: 'full128cm', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 6, cutmix: 0.5 },
   { key: 'full160', kind: 'full', backbones: [INAT], res: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
   { key: 'full96', kind: 'full', backbones: [INAT], res: 96, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
   { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
       '',
       '| row | recipe | backbone | input | train views | eval views (TTA) | val Macro F1 | val acc | embedding | training | prediction | features computed / cached |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs)` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res || '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
+      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res || '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
       '',
       final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
       best ? `Submission: bench/results/birds25-${o.out}.submission.csv from row \`${best.spec.key}\` (${best.r.name}), validation Macro F1 ${best.r.valMacroF1.toFixed(4)}.` : '',
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
     } else if (spec.kind === 'full') {
       const checkpointDir = path.join(results, 'tmp', `${o.out}-${spec.key}`);
       fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
-      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, log });
+      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, log });
     } else if (spec.kind === 'partial') {
       r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
     } else {

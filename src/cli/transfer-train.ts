@@ -33,6 +33,8 @@ export async function runTransferTraining(cfg: TrainConfig & { recipe: 'probe' |
     checkpointDir: path.join(runDir, 'weights'),
     timeBudgetMin: cfg.timeBudgetMin,
     progress: true,
+    cutmix: cfg.augment.cutmix,
+    cutmixAlpha: cfg.augment.cutmixAlpha,
     valFraction: cfg.valFraction,
     seed: cfg.seed,
     weights: { modelsDir: t.modelsDir, log: (m) => console.error(m) },

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { cutmixBatch } from '../augment/cutmix.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { loadWeightsInto, readCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { TrainProgress } from '../train/progress.js';
@@ -28,6 +29,9 @@ export interface FullOptions {
   /** Learning-rate multiplier for the pretrained layers (default 0.1). */
   backboneLrScale?: number;
   labelSmoothing?: number;
+  /** Probability of CutMix (soft labels) per training batch (default 0), with Beta(alpha, alpha) box areas. */
+  cutmix?: number;
+  cutmixAlpha?: number;
   /** Sources sampled for training views (default both: 64px and 256px). */
   trainSources?: ('lr' | 'hr')[];
   evalViews?: ViewSpec[];
@@ -41,6 +45,25 @@ export interface FullOptions {
   weights?: CacheOptions;
   log?: (msg: string) => void;
   name?: string;
+}
+
+/** Decoded uint8 views -> float32 NHWC batch in [0, 1], horizontally flipped where asked. */
+function trainingBatch(pixels: Uint8Array[], flips: boolean[], size: number): Float32Array {
+  const row = size * 3;
+  const out = new Float32Array(pixels.length * size * row);
+  pixels.forEach((p, i) => {
+    const o = i * size * row;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const src = y * row + (flips[i] ? size - 1 - x : x) * 3;
+        const dst = o + y * row + x * 3;
+        out[dst] = p[src]! / 255;
+        out[dst + 1] = p[src + 1]! / 255;
+        out[dst + 2] = p[src + 2]! / 255;
+      }
+    }
+  });
+  return out;
 }
 
 export function buildFineTuneModel(graph: Parameters<typeof applyGraph>[0], numClasses: number, inputSize: number): tfl.LayersModel {
@@ -72,6 +95,7 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
   const lr0 = opts.learningRate ?? 1e-3;
   const lrScale = opts.backboneLrScale ?? 0.1;
   const ls = opts.labelSmoothing ?? 0.1;
+  const cutmix = opts.cutmix ?? 0;
   const sources = opts.trainSources ?? ['lr', 'hr'];
   const evalViews = opts.evalViews ?? DEFAULT_EVAL_VIEWS;
   const numClasses = split.classes.length;
@@ -144,11 +168,16 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
       (optHead as unknown as { learningRate: number }).learningRate = lr0 * f;
       (optBody as unknown as { learningRate: number }).learningRate = lr0 * lrScale * f;
       state.step++;
-      const x = tf.tidy(() => tf.concat(b.px.map((p, k) => viewBatch([p], res, { source: 'lr', flip: b.views[k]!.flip }))) as tf.Tensor4D);
-      const yb = tf.tensor1d(b.idx.map((i) => split.train.labels[i]!), 'int32');
+      const n = b.idx.length;
+      const pixels = trainingBatch(b.px, b.views.map((v) => v.flip ?? false), res);
+      const targets = new Float32Array(n * numClasses);
+      b.idx.forEach((i, k) => (targets[k * numClasses + split.train.labels[i]!] = 1));
+      if (cutmix > 0 && rng.next() < cutmix) cutmixBatch(pixels, targets, n, res, numClasses, opts.cutmixAlpha ?? 1, rng);
+      const x = tf.tensor4d(pixels, [n, res, res, 3]);
+      const yb = tf.tensor2d(targets, [n, numClasses]);
       const { value, grads } = tf.variableGrads(() => {
         const out = model.apply(x, { training: true }) as tf.Tensor2D;
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(yb, numClasses), out, undefined, ls) as tf.Scalar;
+        return tf.losses.softmaxCrossEntropy(yb, out, undefined, ls) as tf.Scalar;
       }, headVars.concat(bodyVars));
       optHead.applyGradients(headVars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
       optBody.applyGradients(bodyVars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));

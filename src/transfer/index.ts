@@ -35,6 +35,9 @@ export interface TransferRecipeOptions {
   timeBudgetMin?: number;
   /** full: progress bar on stderr. */
   progress?: boolean;
+  /** full: CutMix probability per batch (soft labels) and its Beta(alpha, alpha). */
+  cutmix?: number;
+  cutmixAlpha?: number;
   valFraction?: number;
   seed?: number;
   /** Where to write the DACON submission (id,label in test.csv order), if test.csv exists. */
@@ -58,7 +61,7 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
     // Training views name the sources full fine-tuning samples from (flips are drawn at random anyway).
     const trainSources = opts.trainViews ? [...new Set(views(opts.trainViews)!.map((v) => v.source))] : undefined;
-    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, seed: opts.seed, weights: opts.weights, log: opts.log });
+    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, cutmix: opts.cutmix, cutmixAlpha: opts.cutmixAlpha, seed: opts.seed, weights: opts.weights, log: opts.log });
   }
   if (opts.submissionPath && r.testProbs) writeTransferSubmission(opts.submissionPath, split, r.testProbs);
   return { ...r, split };

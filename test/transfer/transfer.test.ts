@@ -112,9 +112,10 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     assert.equal(second.valProbs.length, split.val.labels.length * 25);
     await assert.rejects(runFull(split, { ...opts, inputSize: 96 }), /checkpoint is for/);
 
-    // A time budget smaller than one epoch plans a single epoch (decided after the first one) and completes.
+    // A time budget smaller than one epoch plans a single epoch (decided after the first one) and completes; CutMix on
+    // every batch (soft targets) trains too.
     const budgetDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-budget-'));
-    const budgeted = await runFull(split, { ...opts, checkpointDir: budgetDir, epochs: 3, timeBudgetMin: 1e-4 });
+    const budgeted = await runFull(split, { ...opts, checkpointDir: budgetDir, epochs: 3, timeBudgetMin: 1e-4, cutmix: 1 });
     assert.equal(budgeted.epochsDone, 1);
     assert.equal(budgeted.complete, true);
     assert.ok(logs.some((l) => /budget: planning 1 epochs/.test(l)), logs.join('\n'));
