@@ -114,8 +114,8 @@ async function main(): Promise<void> {
   log(`backend: ${backend}`);
   if (o.parity) {
     const md = await parity(Number(o.parity), log);
-    fs.mkdirSync(path.join(results, 'tmp'), { recursive: true });
-    fs.writeFileSync(path.join(results, 'tmp', 'transfer-parity.md'), md + '\n');
+    fs.mkdirSync(results, { recursive: true });
+    fs.writeFileSync(path.join(results, 'transfer-parity.md'), md + '\n');
     console.log(md);
     return;
   }
