@@ -77,8 +77,15 @@ export function lineChartSvg(series: Series[], title: string, xLabel: string): s
     parts.push(`<text x="${pad.l - 6}" y="${y + 4}" text-anchor="end">${(f * yMax).toPrecision(3)}</text>`);
     parts.push(`<text x="${w - pad.r + 6}" y="${y + 4}">${f.toFixed(2)}</text>`);
   }
+  // x ticks: whole numbers (epochs), at most about 10 labels.
+  const step = Math.max(1, Math.ceil((xMax - xMin) / 10));
+  for (let x = Math.ceil(xMin); x <= xMax; x += step) {
+    parts.push(`<line x1="${px(x)}" y1="${h - pad.b}" x2="${px(x)}" y2="${h - pad.b + 5}" stroke="black"/>`);
+    parts.push(`<text x="${px(x)}" y="${h - pad.b + 18}" text-anchor="middle">${x}</text>`);
+  }
   series.forEach((s, i) => {
     if (s.points.length === 0) return;
+    for (const p of s.points) parts.push(`<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1], s.axis).toFixed(1)}" r="3" fill="${s.color}"/>`);
     const d = s.points.map((p, j) => `${j ? 'L' : 'M'}${px(p[0]).toFixed(1)},${py(p[1], s.axis).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     parts.push(`<rect x="${pad.l + 10 + i * 150}" y="${pad.t - 4}" width="12" height="4" fill="${s.color}"/><text x="${pad.l + 26 + i * 150}" y="${pad.t}">${esc(s.name)} (${s.axis})</text>`);
