@@ -36,6 +36,11 @@ interface RowSpec {
   blocks?: number;
   epochs?: number;
   members?: string[];
+  /** full: input size for validation/test predictions (default res). */
+  evalRes?: number;
+  /** full: pseudo-label confident test predictions after this many epochs. */
+  pseudoAfter?: number;
+  pseudoThreshold?: number;
   /** full: CutMix probability per batch. */
   cutmix?: number;
 }
@@ -55,6 +60,8 @@ const ROWS: RowSpec[] = [
   { key: 'full128', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
   { key: 'full128cm', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 6, cutmix: 0.5 },
   { key: 'full160', kind: 'full', backbones: [INAT], res: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
+  { key: 'full128e160', kind: 'full', backbones: [INAT], res: 128, evalRes: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
+  { key: 'full128pl', kind: 'full', backbones: [INAT], res: 128, evalRes: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5, pseudoAfter: 3, pseudoThreshold: 0.7 },
   { key: 'full96', kind: 'full', backbones: [INAT], res: 96, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
   { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
   { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128'] },
@@ -150,7 +157,7 @@ async function main(): Promise<void> {
       '',
       '| row | recipe | backbone | input | train views | eval views (TTA) | val Macro F1 | val acc | embedding | training | prediction | features computed / cached |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res || '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
+      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''}${s.pseudoAfter !== undefined ? `, test pseudo-labels (p >= ${s.pseudoThreshold ?? 0.7}) after epoch ${s.pseudoAfter}` : ''})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res ? `${s.res}${s.evalRes && s.evalRes !== s.res ? ` (eval ${s.evalRes})` : ''}` : '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
       '',
       final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
       best ? `Submission: bench/results/birds25-${o.out}.submission.csv from row \`${best.spec.key}\` (${best.r.name}), validation Macro F1 ${best.r.valMacroF1.toFixed(4)}.` : '',
@@ -176,7 +183,7 @@ async function main(): Promise<void> {
     } else if (spec.kind === 'full') {
       const checkpointDir = path.join(results, 'tmp', `${o.out}-${spec.key}`);
       fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
-      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, log });
+      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, evalInputSize: spec.evalRes, pseudoLabel: spec.pseudoAfter !== undefined ? { afterEpoch: spec.pseudoAfter, threshold: spec.pseudoThreshold ?? 0.7 } : undefined, log });
     } else if (spec.kind === 'partial') {
       r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
     } else {

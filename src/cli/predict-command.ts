@@ -11,15 +11,18 @@ import { UserError } from '../util/errors.js';
 export function predictCommand(): Command {
   return new Command('predict')
     .description('predict test.csv and write submission.csv (id,label in test.csv order); several runs soft-vote')
-    .requiredOption('--run <dirs>', 'run folder(s) or .ckpt file(s), comma-separated for a soft-vote ensemble')
+    .option('--run <dirs>', 'run folder(s) or .ckpt file(s), comma-separated for a soft-vote ensemble')
+    .option('--ensemble <dirs>', 'same as --run with several runs: soft-vote their probabilities')
     .option('--data <path>', 'DACON folder with test.csv, or the test CSV itself', '../shared/data/birds25')
     .option('--output <file>', 'submission path (default <first run>/predict/submission.csv)')
     .option('--probs <file>', 'also write per-class probabilities to this CSV')
     .option('--tta', 'horizontal-flip test-time augmentation')
     .option('--overwrite', 'replace existing output files')
     .option('--backend <name>', 'auto | torch | wasm | cpu', 'auto')
-    .action(async (flags: { run: string; data: string; output?: string; probs?: string; tta?: boolean; overwrite?: boolean; backend: BackendName }) => {
-      const runs = flags.run.split(',').map((r) => r.trim()).filter(Boolean);
+    .option('--models-dir <dir>', 'pretrained models folder, for runs fine-tuned from a pretrained backbone (default: the cache)')
+    .action(async (flags: { run?: string; ensemble?: string; data: string; output?: string; probs?: string; tta?: boolean; overwrite?: boolean; backend: BackendName; modelsDir?: string }) => {
+      const runs = [flags.run, flags.ensemble].filter((v): v is string => !!v).join(',').split(',').map((r) => r.trim()).filter(Boolean);
+      if (!runs.length) throw new UserError('predict: give --run <dir> (or --ensemble <dir,dir,...>)');
       const output = flags.output ?? path.join(runs[0]!.endsWith('.ckpt') ? path.dirname(runs[0]!) : runs[0]!, 'predict', 'submission.csv');
       checkOutputPath(output, !!flags.overwrite, '--output');
       if (flags.probs) checkOutputPath(flags.probs, !!flags.overwrite, '--probs');
@@ -28,7 +31,7 @@ export function predictCommand(): Command {
       let sum: Float32Array | undefined;
       let test;
       for (const r of runs) {
-        const run = await loadRun(r);
+        const run = await loadRun(r, 'best', { modelsDir: flags.modelsDir, log: (m) => console.error(m) });
         if (classes && classes.join('\n') !== run.meta.classes.join('\n')) throw new UserError(`--run: ${r} was trained on different classes than ${runs[0]}`);
         classes = run.meta.classes;
         test ??= loadDaconTest(flags.data, classes);

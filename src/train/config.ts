@@ -13,6 +13,12 @@ export const trainConfigSchema = z
     fold: z.number().int().min(0).default(0),
     model: z.string().default('resnet-mini'),
     imageSize: z.number().int().min(16).max(512).optional(),
+    /** Input size for validation/test predictions of --recipe full (default 1.25 x imageSize: FixRes). */
+    evalSize: z.number().int().min(16).max(512).optional(),
+    /** --recipe full: pseudo-label test images predicted with at least this probability (0 = off). */
+    pseudoLabel: z.number().min(0).lt(1).default(0),
+    /** --recipe full: epochs trained before pseudo-labelling (default: half the planned epochs, rounded up). */
+    pseudoAfter: z.number().int().min(1).optional(),
     epochs: z.number().int().min(1).default(30),
     /** Stop after this many minutes of training (checked at epoch ends); 0 = no limit. */
     timeBudgetMin: z.number().min(0).default(0),

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { quantizeMultiplier } from './tflite-reference.js';
 import { Activation, BuiltinOp, dequantize, Padding, parseTflite, type TfliteModel, type TfliteTensor } from './tflite.js';
 
 export type NodeKind = 'conv' | 'dwconv' | 'add' | 'avgpool' | 'dense' | 'softmax' | 'reshape';
@@ -28,6 +29,14 @@ export interface GraphNode {
   strides?: [number, number];
   padding?: 'same' | 'valid';
   activation?: ActName;
+  /**
+   * conv/dwconv/dense: right shift of TFLite's requantization multiplier (input scale x weight scale / output scale
+   * = m * 2^-rightShift, m in [0.5, 1)). TFLite's integer kernels round twice (to an integer at that shift, then
+   * dividing by 2^rightShift), which the fake-quantized float path reproduces.
+   */
+  requantRightShift?: number;
+  /** conv/dwconv/dense: per-tensor scale of the uint8 weights (the kernel is weightScale * (q - zeroPoint)). */
+  weightScale?: number;
   /** avgpool: filter size [h, w]. */
   poolSize?: [number, number];
 }
@@ -97,6 +106,15 @@ function transpose4(src: Float32Array, shape: number[], perm: number[]): { data:
   return { data: out, shape: outShape };
 }
 
+/** Right shift of the requantization multiplier sx * sw / so (0 for per-axis or unquantized tensors). */
+function rightShiftOf(x: TfliteTensor, w: TfliteTensor, o: TfliteTensor): number {
+  const sx = x.quantization?.scale;
+  const sw = w.quantization?.scale;
+  const so = o.quantization?.scale;
+  if (!sx || !sw || !so || sw.length !== 1 || so.length !== 1) return 0;
+  return Math.max(0, -quantizeMultiplier((sx[0]! * sw[0]!) / so[0]!).shift);
+}
+
 /** Dequantizes a parsed TFLite model into a float graph. */
 export function toFloatGraph(model: TfliteModel): FloatGraph {
   const T = model.tensors;
@@ -122,6 +140,8 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
         const wf = dequantize(w);
         const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(w.shape[w.shape.length - 1]!);
         const c = op.conv!;
+        const requantRightShift = rightShiftOf(T[xi]!, w, T[out]!);
+        const weightScale = w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined;
         if (c.dilationH !== 1 || c.dilationW !== 1) throw new Error('tflite import: dilated convolutions are not supported');
         const { block, part } = blockOf(w.name);
         const isHead = block === 'Logits';
@@ -140,12 +160,14 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
             strides: [c.strideH, c.strideW],
             padding: c.padding === Padding.SAME ? 'same' : 'valid',
             activation: actName(c.activation),
+            requantRightShift,
+            weightScale,
           });
         } else if (isHead && w.shape[1] === 1 && w.shape[2] === 1) {
           // 1x1 conv classifier on the pooled map: a dense layer.
           const [o, , , i] = w.shape as [number, number, number, number];
           const tr = transpose4(wf, [o, 1, 1, i], [1, 2, 3, 0]);
-          nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: tr.data, kernelShape: [i, o], bias, activation: actName(c.activation) });
+          nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: tr.data, kernelShape: [i, o], bias, activation: actName(c.activation), requantRightShift, weightScale });
           logitsTensor = out;
         } else {
           const tr = transpose4(wf, w.shape, [1, 2, 3, 0]);
@@ -161,6 +183,8 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
             strides: [c.strideH, c.strideW],
             padding: c.padding === Padding.SAME ? 'same' : 'valid',
             activation: actName(c.activation),
+            requantRightShift,
+            weightScale,
           });
         }
         lastBlock = block;
@@ -174,7 +198,7 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
         const k = new Float32Array(i * o);
         for (let r = 0; r < o; r++) for (let cc = 0; cc < i; cc++) k[cc * o + r] = wf[r * i + cc]!;
         const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(o);
-        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation) });
+        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation), requantRightShift: rightShiftOf(T[xi]!, w, T[out]!), weightScale: w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined });
         logitsTensor = out;
         lastBlock = 'Logits';
         break;
@@ -416,6 +440,8 @@ export function cutShape(g: FloatGraph, c: CutPoint, inputSize: number): number[
  */
 export class FrozenForward {
   private readonly weights = new Map<string, { k: tf.Tensor; b: tf.Tensor }>();
+  /** Fake quantization: centred integer kernels (q - zero point) and int32 biases, as float32 (exact). */
+  private readonly intWeights = new Map<string, { k: tf.Tensor; b: tf.Tensor }>();
   private readonly from: number;
   private readonly to: number;
   private readonly extra: number[];
@@ -444,8 +470,40 @@ export class FrozenForward {
       if (n.kernel && n.bias) {
         const k = n.kind === 'dense' ? tf.tensor2d(n.kernel, n.kernelShape as [number, number]) : tf.tensor4d(n.kernel, n.kernelShape as [number, number, number, number]);
         this.weights.set(n.name, { k, b: tf.tensor1d(n.bias) });
+        const sx = graph.tflite.tensors[n.inputs[0]!]?.quantization?.scale;
+        if (this.fakeQuant && n.weightScale !== undefined && sx?.length === 1) {
+          const sw = n.weightScale;
+          this.intWeights.set(n.name, tf.tidy(() => ({ k: tf.round(tf.div(k, sw)), b: tf.round(tf.div(tf.tensor1d(n.bias!), sx[0]! * sw)) })));
+        }
       }
     }
+  }
+
+  /**
+   * A conv / depthwise conv / dense op computed the way TFLite's uint8 kernels compute it: integer accumulators
+   * (float32 holds them exactly: centred uint8 products summed stay far below 2^24), one rescale by
+   * input scale x weight scale / output scale, TFLite's double rounding, the activation as a clamp on the uint8 grid.
+   * Returns the dequantized output, or null where the node has no per-tensor quantization.
+   */
+  private integerOp(n: GraphNode, x: tf.Tensor): tf.Tensor | null {
+    const w = this.intWeights.get(n.name);
+    const T = this.graph.tflite.tensors;
+    const qx = T[n.inputs[0]!]?.quantization;
+    const qo = T[n.output]?.quantization;
+    if (!w || !qx || !qo || qo.scale.length !== 1 || n.weightScale === undefined) return null;
+    const sx = qx.scale[0]!;
+    const so = qo.scale[0]!;
+    const zo = qo.zeroPoint[0] ?? 0;
+    const xi = tf.round(tf.div(x, sx)); // x = sx * (q - zp): the centred integers
+    let acc: tf.Tensor;
+    if (n.kind === 'conv') acc = tf.fused.conv2d({ x: xi as tf.Tensor4D, filter: w.k as tf.Tensor4D, strides: n.strides!, pad: n.padding!, bias: w.b });
+    else if (n.kind === 'dwconv') acc = tf.fused.depthwiseConv2d({ x: xi as tf.Tensor4D, filter: w.k as tf.Tensor4D, strides: n.strides!, pad: n.padding!, bias: w.b });
+    else acc = tf.fused.matMul({ a: (xi.rank > 2 ? tf.reshape(xi, [xi.shape[0]!, -1]) : xi) as tf.Tensor2D, b: w.k as tf.Tensor2D, bias: w.b });
+    const v = requantRound(tf.mul(acc, (sx * n.weightScale) / so), n.requantRightShift ?? 0);
+    const quant = (r: number) => zo + Math.round(r / so);
+    const lo = n.activation === 'linear' ? 0 : Math.max(0, quant(0));
+    const hi = n.activation === 'relu6' ? Math.min(255, quant(6)) : 255;
+    return tf.mul(tf.sub(tf.clipByValue(tf.add(v, zo), lo, hi), zo), so);
   }
 
   /** x: float32 [N,H,W,3] in [0,1] (or a cut tensor when `from` is a block). */
@@ -472,6 +530,12 @@ export class FrozenForward {
         const ins = n.inputs.map((i) => env.get(i)!);
         const act = n.activation === 'linear' ? 'linear' : n.activation;
         let y: tf.Tensor;
+        const exact = this.fakeQuant && (n.kind === 'conv' || n.kind === 'dwconv' || n.kind === 'dense') ? this.integerOp(n, ins[0]!) : null;
+        if (exact) {
+          env.set(n.output, exact);
+          if (n.output === this.to) return pick(env, exact);
+          continue;
+        }
         switch (n.kind) {
           case 'conv': {
             const w = this.weights.get(n.name)!;
@@ -513,7 +577,7 @@ export class FrozenForward {
           if (q && q.scale.length === 1) {
             const sc = q.scale[0]!;
             const zp = q.zeroPoint[0] ?? 0;
-            y = tf.mul(tf.sub(tf.clipByValue(tf.add(tf.round(tf.div(y, sc)), zp), 0, 255), zp), sc);
+            y = tf.mul(tf.sub(tf.clipByValue(tf.add(requantRound(tf.div(y, sc), n.requantRightShift ?? 0), zp), 0, 255), zp), sc);
           }
         }
         env.set(n.output, y);
@@ -524,12 +588,30 @@ export class FrozenForward {
   }
 
   dispose(): void {
-    for (const w of this.weights.values()) {
+    for (const w of [...this.weights.values(), ...this.intWeights.values()]) {
       w.k.dispose();
       w.b.dispose();
     }
     this.weights.clear();
+    this.intWeights.clear();
   }
+}
+
+/** Round half away from zero (gemmlowp's rounding), elementwise. */
+function roundHalfAway(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.sign(x), tf.floor(tf.add(tf.abs(x), 0.5)));
+}
+
+/**
+ * Rounds real-valued requantized outputs the way TFLite's integer kernels do: with a right shift r, first to a
+ * multiple of 2^-r (SaturatingRoundingDoublingHighMul), then to an integer (RoundingDivideByPOT). The double
+ * rounding moves values with a fraction just below .5 up (e.g. 26.46 -> 26.5 -> 27 with r = 3); single rounding
+ * disagrees with the integer graph on a few percent of the activations of some layers.
+ */
+export function requantRound(x: tf.Tensor, rightShift: number): tf.Tensor {
+  if (rightShift <= 0) return roundHalfAway(x);
+  const p = 2 ** rightShift;
+  return roundHalfAway(tf.div(roundHalfAway(tf.mul(x, p)), p));
 }
 
 /** Real-valued range [scale*(0-zp), scale*(255-zp)] a uint8 tensor can represent, or null. */

@@ -7,7 +7,10 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { computeFeatures, parseView, viewKey } from '../../src/transfer/features.js';
-import { runFull } from '../../src/transfer/full.js';
+import { defaultEvalSize, runFull } from '../../src/transfer/full.js';
+import { loadRun } from '../../src/predict/load-run.js';
+import { predictProbs } from '../../src/predict/predict-probs.js';
+import { decodeImage } from '../../src/data/decode.js';
 import { softVote, trainHead } from '../../src/transfer/head.js';
 import { loadTransferSplit, runProbe } from '../../src/transfer/recipes.js';
 import { mapSpecies } from '../../src/transfer/zeroshot.js';
@@ -119,5 +122,36 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     assert.equal(budgeted.epochsDone, 1);
     assert.equal(budgeted.complete, true);
     assert.ok(logs.some((l) => /budget: planning 1 epochs/.test(l)), logs.join('\n'));
+  });
+
+  it('full fine-tuning: pseudo-labels unlabelled images after an epoch, predicts at another size, and `predict` loads it', async () => {
+    await selectBackend('wasm', () => {});
+    assert.equal(defaultEvalSize(128), 160);
+    assert.equal(defaultEvalSize(64), 80);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-pl-'));
+    const split = loadTransferSplit(mini, { limit: 60, valFraction: 0.2, seed: 3, withTest: false });
+    // birds25-mini has no test.csv: its validation images stand in as the unlabelled set.
+    split.test = { images: split.val.images, ids: split.val.ids };
+    const logs: string[] = [];
+    const r = await runFull(split, {
+      backbone: 'mobilenetv2-inat-birds', checkpointDir: dir, inputSize: 64, evalInputSize: 96, epochs: 2, batchSize: 16, evalViews: [parseView('lr')],
+      pseudoLabel: { afterEpoch: 1, threshold: 0 }, weights: { offline: true }, log: (m: string) => logs.push(m),
+    });
+    assert.equal(r.epochsDone, 2);
+    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { pseudo: { index: number; label: number }[] };
+    // Threshold 0 takes every unlabelled image, each once, with a class label.
+    assert.equal(state.pseudo.length, split.test.images.length);
+    assert.deepEqual(state.pseudo.map((p) => p.index), split.test.images.map((_, i) => i));
+    assert.ok(state.pseudo.every((p) => Number.isInteger(p.label) && p.label >= 0 && p.label < 25));
+    assert.ok(logs.some((l) => /pseudo-labelled \d+ of \d+ test images/.test(l)), logs.join('\n'));
+    // The fine-tuned checkpoint loads for `plumage predict` at its prediction size and gives the same probabilities.
+    const run = await loadRun(dir.endsWith('.ckpt') ? dir : path.join(dir, 'last.ckpt'), 'last', { offline: true });
+    assert.equal(run.meta.inputSize, 96);
+    assert.deepEqual(run.model.inputs[0]!.shape, [null, 96, 96, 3]);
+    const px = await Promise.all(split.val.images.map(async (im) => decodeImage(await fs.readFile(im.lr), 96, im.lr)));
+    const p = await predictProbs(run.model, px, 96, { inputSize: 96 });
+    assert.equal(p.length, r.valProbs.length);
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i]! - r.valProbs[i]!) < 1e-4, `probability ${i}: ${p[i]} vs ${r.valProbs[i]}`);
+    run.model.dispose();
   });
 });

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { buildLayersModel, loadPretrained } from '../../src/weights/index.js';
-import { checkOpParity, checkParity } from '../../src/weights/parity.js';
+import { checkOpParity, checkParityVariants } from '../../src/weights/parity.js';
+import { FrozenForward } from '../../src/weights/tflite-import.js';
 import { runReference } from '../../src/weights/tflite-reference.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -26,17 +27,23 @@ describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => 
     it(`${id}: top-1 agreement and small probability differences on ${N} birds25 images`, async () => {
       await selectBackend('wasm', () => {});
       const bb = await loadPretrained(id, { offline: true });
-      const r = await checkParity(bb.graph, await images(N));
-      assert.equal(r.images, N);
+      const [r, fq] = await checkParityVariants(bb.graph, await images(N), undefined, { accelerate: true, variants: [false, true] });
+      assert.equal(r!.images, N);
+      // With activations fake-quantized the way TFLite's integer kernels round (double rounding), the float32 rebuild
+      // follows the integer graph closely: a few activations still flip by one step deep in the network (float32
+      // rounding near .5 boundaries) and the flips spread, so it is not bit-exact end to end.
+      assert.ok(fq!.top1AgreementTieAware >= 0.8, `fake-quantized top-1 agreement ${fq!.top1AgreementTieAware}`);
+      assert.ok(fq!.meanEmbeddingRelErr < 0.08 && fq!.meanEmbeddingRelErr < r!.meanEmbeddingRelErr / 2, `fake-quantized embedding error ${fq!.meanEmbeddingRelErr} (plain ${r!.meanEmbeddingRelErr})`);
+      assert.ok(fq!.meanMaxProbDiff < 0.025, `fake-quantized mean max probability difference ${fq!.meanMaxProbDiff}`);
       // End to end the uint8 graph carries accumulated rounding noise (about 10-15% relative L2 on the embedding);
       // on upsampled 64px birds many predictions are near-ties, which is where the top class can flip (measured on
       // 500 images: 85-91% top-1 agreement, 87-93% counting ties of the uint8 softmax, 99-100% where the reference is
       // confident, reference top-1 in the float top-5 on 99.6-100%; see docs/transfer.md).
-      assert.ok(r.refTop1InFloatTop5 === 1, `reference top-1 in float top-5: ${r.refTop1InFloatTop5}`);
-      if (r.confidentImages > 0) assert.equal(r.confidentAgreement, 1, 'top-1 agreement on confident images');
-      assert.ok(r.top1Agreement >= 0.6, `top-1 agreement ${r.top1Agreement}`);
-      assert.ok(r.meanTop1ProbDiff < 0.1, `mean top-1 probability difference ${r.meanTop1ProbDiff}`);
-      assert.ok(r.meanEmbeddingRelErr < 0.3, `embedding relative error ${r.meanEmbeddingRelErr}`);
+      assert.ok(r!.refTop1InFloatTop5 === 1, `reference top-1 in float top-5: ${r!.refTop1InFloatTop5}`);
+      if (r!.confidentImages > 0) assert.equal(r!.confidentAgreement, 1, 'top-1 agreement on confident images');
+      assert.ok(r!.top1Agreement >= 0.6, `top-1 agreement ${r!.top1Agreement}`);
+      assert.ok(r!.meanTop1ProbDiff < 0.1, `mean top-1 probability difference ${r!.meanTop1ProbDiff}`);
+      assert.ok(r!.meanEmbeddingRelErr < 0.3, `embedding relative error ${r!.meanEmbeddingRelErr}`);
       // Op by op (each float op fed the reference's inputs) the rebuild is exact up to uint8 rounding.
       const ops = await checkOpParity(bb.graph, (await images(1))[0]!);
       assert.ok(ops.length >= 60, `${ops.length} ops checked`);
@@ -46,6 +53,25 @@ describe('TFLite float rebuild vs uint8 reference interpreter', { skip }, () => 
       }
     });
   }
+
+  it('fake quantization with TFLite rounding reproduces the integer graph bit for bit through the first blocks', async () => {
+    await selectBackend('wasm', () => {});
+    const bb = await loadPretrained('mobilenetv2-inat-birds', { offline: true });
+    const g = bb.graph;
+    const [img] = await images(1);
+    const to = g.blocks.find((b) => b.name === 'expanded_conv_4')!;
+    const ref = runReference(g.tflite, img!, [to.output], { accelerate: true });
+    const fw = new FrozenForward(g, { to: { block: 'expanded_conv_4' }, fakeQuant: true });
+    const y = fw.apply(tf.div(tf.tensor4d(Float32Array.from(img!), [1, 224, 224, 3]), 255) as tf.Tensor4D);
+    const got = await y.data();
+    const want = ref.tensors.get(to.output)!;
+    const sc = g.tflite.tensors[to.output]!.quantization!.scale[0]!;
+    let off = 0;
+    for (let i = 0; i < want.length; i++) if (Math.abs(got[i]! - want[i]!) > sc / 2) off++;
+    assert.equal(off, 0, `${off} of ${want.length} uint8 activations differ`);
+    y.dispose();
+    fw.dispose();
+  });
 
   it('the accelerated reference (split-weight float32 convolutions) is bit-identical to the integer loops', async () => {
     await selectBackend('wasm', () => {});
