@@ -79,10 +79,11 @@ function fmtS(s: number): string {
   return s < 60 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
 }
 
-async function parity(n: number, log: (m: string) => void): Promise<string> {
-  const data = path.resolve(root, '..', 'shared', 'data', 'birds25', 'train');
+async function parity(n: number, source: 'lr' | 'hr', log: (m: string) => void): Promise<string> {
+  const data = path.resolve(root, '..', 'shared', 'data', 'birds25', source === 'hr' ? 'upscale_train' : 'train');
   const files = fs.readdirSync(data).sort().slice(0, n);
-  const lines = [`## Float rebuild (plain, and with activation fake quantization) vs uint8 reference interpreter (${n} birds25 train images, 64px upsampled to 224 with Lanczos-3; reference convolutions accumulated exactly with split-weight float32 convolutions, bit-identical to the plain integer loops)`, '', '| model | float variant | images | top-1 agreement (first tied maximum) | float top-1 among ref tied maxima | images with tied ref maxima | ref top-1 in float top-5 | top-1 agreement where ref top-1 prob >= 0.5 | mean max abs prob diff | max abs prob diff | mean abs diff of ref top-1 prob | embedding rel. L2 error | ref s/img |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const what = source === 'hr' ? 'their 256px copies resized to 224' : '64px upsampled to 224';
+  const lines = [`## Float rebuild (plain, and with activations fake-quantized with TFLite's rounding) vs uint8 reference interpreter (${n} birds25 train images, ${what} with Lanczos-3; reference convolutions accumulated exactly with split-weight float32 convolutions, bit-identical to the plain integer loops)`, '', '| model | float variant | images | top-1 agreement (first tied maximum) | float top-1 among ref tied maxima | images with tied ref maxima | ref top-1 in float top-5 | top-1 agreement where ref top-1 prob >= 0.5 | mean max abs prob diff | max abs prob diff | mean abs diff of ref top-1 prob | embedding rel. L2 error | ref s/img |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const id of [INAT, IMNET]) {
     const bb = await loadPretrained(id);
     async function* imgs() {
@@ -97,7 +98,7 @@ async function parity(n: number, log: (m: string) => void): Promise<string> {
       { accelerate: true, variants: [false, true] },
     );
     for (const [k, r] of rs.entries()) {
-    lines.push(`| ${id} | ${k ? 'fake-quantized activations' : 'plain float32'} | ${r.images} | ${(100 * r.top1Agreement).toFixed(1)}% | **${(100 * r.top1AgreementTieAware).toFixed(1)}%** | ${r.refTiedTop} | ${(100 * r.refTop1InFloatTop5).toFixed(1)}% | ${(100 * r.confidentAgreement).toFixed(1)}% of ${r.confidentImages} | ${r.meanMaxProbDiff.toFixed(4)} | ${r.maxProbDiff.toFixed(4)} | ${r.meanTop1ProbDiff.toFixed(4)} | ${r.meanEmbeddingRelErr.toFixed(4)} | ${r.refSecondsPerImage.toFixed(2)} |`);
+    lines.push(`| ${id} | ${k ? 'fake-quantized (TFLite rounding)' : 'plain float32'} | ${r.images} | ${(100 * r.top1Agreement).toFixed(1)}% | **${(100 * r.top1AgreementTieAware).toFixed(1)}%** | ${r.refTiedTop} | ${(100 * r.refTop1InFloatTop5).toFixed(1)}% | ${(100 * r.confidentAgreement).toFixed(1)}% of ${r.confidentImages} | ${r.meanMaxProbDiff.toFixed(4)} | ${r.maxProbDiff.toFixed(4)} | ${r.meanTop1ProbDiff.toFixed(4)} | ${r.meanEmbeddingRelErr.toFixed(4)} | ${r.refSecondsPerImage.toFixed(2)} |`);
     log(lines[lines.length - 1]!);
     }
   }
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
     .option('--limit <n>', 'use a stratified subset of train.csv (development only)')
     .option('--no-test', 'skip predicting test.csv')
     .option('--parity <n>', 'run the TFLite parity check on n images instead of the benchmark')
+    .option('--parity-source <src>', 'parity images: lr (64px, default) or hr (their 256px copies)', 'lr')
     .option('--seed <n>', 'validation split seed', '42')
     .option('--out <prefix>', 'result file prefix', 'transfer')
     .parse();
@@ -120,9 +122,10 @@ async function main(): Promise<void> {
   const backend = await selectBackend(o.backend as BackendName, log);
   log(`backend: ${backend}`);
   if (o.parity) {
-    const md = await parity(Number(o.parity), log);
+    if (o.paritySource !== 'lr' && o.paritySource !== 'hr') throw new Error(`--parity-source: expected lr or hr, got '${o.paritySource}'`);
+    const md = await parity(Number(o.parity), o.paritySource, log);
     fs.mkdirSync(results, { recursive: true });
-    fs.writeFileSync(path.join(results, 'transfer-parity.md'), md + '\n');
+    fs.writeFileSync(path.join(results, o.paritySource === 'hr' ? 'transfer-parity-hr.md' : 'transfer-parity.md'), md + '\n');
     console.log(md);
     return;
   }

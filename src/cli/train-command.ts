@@ -39,7 +39,7 @@ export function trainCommand(): Command {
     .option('--fold <i>', 'which fold is the validation set', parseInteger)
     .option('--model <name>', 'architecture (see `plumage models list`; default resnet-mini)')
     .option('--image-size <px>', 'input size in pixels (default: the architecture\'s)', parseInteger)
-    .option('--eval-size <px>', 'full recipe: input size for validation/test predictions (default 1.25 x --image-size)', parseInteger)
+    .option('--eval-size <px>', 'full recipe: input size for validation/test predictions (default: --image-size)', parseInteger)
     .option('--pseudo-label <p>', 'full recipe: add test images predicted with probability >= p as pseudo-labelled training samples (0 = off)', parseNumber)
     .option('--pseudo-after <n>', 'full recipe: epochs before pseudo-labelling (default half of them)', parseInteger)
     .option('--epochs <n>', 'maximum epochs (default 30; --recipe partial 2, full 5)', parseInteger)

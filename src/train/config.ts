@@ -13,7 +13,7 @@ export const trainConfigSchema = z
     fold: z.number().int().min(0).default(0),
     model: z.string().default('resnet-mini'),
     imageSize: z.number().int().min(16).max(512).optional(),
-    /** Input size for validation/test predictions of --recipe full (default 1.25 x imageSize: FixRes). */
+    /** Input size for validation/test predictions of --recipe full (default imageSize). */
     evalSize: z.number().int().min(16).max(512).optional(),
     /** --recipe full: pseudo-label test images predicted with at least this probability (0 = off). */
     pseudoLabel: z.number().min(0).lt(1).default(0),

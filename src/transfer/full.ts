@@ -58,15 +58,6 @@ export interface FullOptions {
   name?: string;
 }
 
-/**
- * Default prediction size for a model fine-tuned at `inputSize`: 1.25x, to a multiple of 16 (128 -> 160). Measured on
- * three birds25 fine-tunes (docs/transfer.md): trained at 128, flip-TTA validation macro F1 rose with 160px
- * predictions in both cases (0.9355 -> 0.9374, 0.9342 -> 0.9382); trained at 160, 192px was neutral (0.9332 -> 0.9333).
- */
-export function defaultEvalSize(inputSize: number): number {
-  return Math.round((inputSize * 1.25) / 16) * 16;
-}
-
 /** Decoded uint8 views -> float32 NHWC batch in [0, 1], horizontally flipped where asked. */
 function trainingBatch(pixels: Uint8Array[], flips: boolean[], size: number): Float32Array {
   const row = size * 3;

@@ -3,7 +3,7 @@
  */
 import type { CacheOptions } from '../weights/cache.js';
 import { parseView, type ViewSpec } from './features.js';
-import { defaultEvalSize, runFull } from './full.js';
+import { runFull } from './full.js';
 import type { HeadOptions } from './head.js';
 import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, type TransferSplit } from './recipes.js';
 import { writeSubmission } from '../predict/submission.js';
@@ -38,7 +38,7 @@ export interface TransferRecipeOptions {
   /** full: CutMix probability per batch (soft labels) and its Beta(alpha, alpha). */
   cutmix?: number;
   cutmixAlpha?: number;
-  /** full: prediction input size (default 1.25 x inputSize). */
+  /** full: prediction input size (default inputSize). */
   evalSize?: number;
   /** full: pseudo-label threshold (0/undefined = off) and the epochs trained before it. */
   pseudoLabel?: number;
@@ -66,7 +66,7 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
     // Training views name the sources full fine-tuning samples from (flips are drawn at random anyway).
     const trainSources = opts.trainViews ? [...new Set(views(opts.trainViews)!.map((v) => v.source))] : undefined;
-    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, cutmix: opts.cutmix, cutmixAlpha: opts.cutmixAlpha, evalInputSize: opts.evalSize ?? defaultEvalSize(opts.inputSize ?? 128), pseudoLabel: opts.pseudoLabel ? { afterEpoch: opts.pseudoAfter ?? Math.ceil((opts.epochs ?? 3) / 2), threshold: opts.pseudoLabel } : undefined, seed: opts.seed, weights: opts.weights, log: opts.log });
+    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, cutmix: opts.cutmix, cutmixAlpha: opts.cutmixAlpha, evalInputSize: opts.evalSize, pseudoLabel: opts.pseudoLabel ? { afterEpoch: opts.pseudoAfter ?? Math.ceil((opts.epochs ?? 3) / 2), threshold: opts.pseudoLabel } : undefined, seed: opts.seed, weights: opts.weights, log: opts.log });
   }
   if (opts.submissionPath && r.testProbs) writeTransferSubmission(opts.submissionPath, split, r.testProbs);
   return { ...r, split };
