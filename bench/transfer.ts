@@ -60,9 +60,9 @@ const ROWS: RowSpec[] = [
   { key: 'full128', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
   { key: 'full128cm', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 6, cutmix: 0.5 },
   { key: 'full160', kind: 'full', backbones: [INAT], res: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
-  { key: 'full128e160', kind: 'full', backbones: [INAT], res: 128, evalRes: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
   { key: 'full128pl', kind: 'full', backbones: [INAT], res: 128, evalRes: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5, pseudoAfter: 3, pseudoThreshold: 0.7 },
   { key: 'full96', kind: 'full', backbones: [INAT], res: 96, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
+  { key: 'ensfull4', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'full128cm', 'full160', 'full128pl'] },
   { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
   { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128'] },
   { key: 'ens2', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128', 'inat128mlp'] },
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
     .option('--parity-source <src>', 'parity images: lr (64px, default) or hr (their 256px copies)', 'lr')
     .option('--seed <n>', 'validation split seed', '42')
     .option('--out <prefix>', 'result file prefix', 'transfer')
+    .option('--reuse-checkpoints', 'full rows: keep a finished checkpoint under bench/results/tmp/<out>-<row> and only predict with it')
     .parse();
   const o = program.opts();
   const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
       ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''}${s.pseudoAfter !== undefined ? `, test pseudo-labels (p >= ${s.pseudoThreshold ?? 0.7}) after epoch ${s.pseudoAfter}` : ''})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res ? `${s.res}${s.evalRes && s.evalRes !== s.res ? ` (eval ${s.evalRes})` : ''}` : '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
       '',
       final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
+      reused.length ? `Rows ${reused.join(', ')} reused finished checkpoints of earlier runs (--reuse-checkpoints): their training time is 0 here; see those runs' result files.` : '',
       best ? `Submission: bench/results/birds25-${o.out}.submission.csv from row \`${best.spec.key}\` (${best.r.name}), validation Macro F1 ${best.r.valMacroF1.toFixed(4)}.` : '',
       '',
       ...zs,
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
     }
     return md;
   };
+  const reused: string[] = [];
   for (const spec of specs) {
     const tr = spec.train.map(parseView);
     const ev = spec.eval.map(parseView);
@@ -185,7 +188,10 @@ async function main(): Promise<void> {
       r = await runProbe(split, { backbones: spec.backbones, inputSize: spec.res, trainViews: tr, evalViews: ev, alsoCache, head: spec.head ? { kind: spec.head, epochs: spec.head === 'mlp' ? 12 : 30, dropout: 0.3, hidden: 256 } : undefined, log });
     } else if (spec.kind === 'full') {
       const checkpointDir = path.join(results, 'tmp', `${o.out}-${spec.key}`);
-      fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
+      if (o.reuseCheckpoints && fs.existsSync(path.join(checkpointDir, 'state.json'))) {
+        reused.push(spec.key);
+        log(`row ${spec.key}: reusing ${checkpointDir}`);
+      } else fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
       r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, evalInputSize: spec.evalRes, pseudoLabel: spec.pseudoAfter !== undefined ? { afterEpoch: spec.pseudoAfter, threshold: spec.pseudoThreshold ?? 0.7 } : undefined, log });
     } else if (spec.kind === 'partial') {
       r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });

@@ -179,6 +179,7 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
   while (state.epochsDone < state.plannedEpochs && epochsThisCall < (opts.maxEpochsThisCall ?? Infinity)) {
     if (pl && !state.pseudo && state.epochsDone >= pl.afterEpoch) {
       const tp = performance.now();
+      log(`full: pseudo-labelling: predicting ${split.test!.images.length} test images (${evalViews.length} views at ${evalRes}px)`);
       const probs = await predictImages(split.test!.images, evalViews, evalRes);
       const pseudo: { index: number; label: number }[] = [];
       for (let i = 0; i < split.test!.images.length; i++) {

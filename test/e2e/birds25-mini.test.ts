@@ -72,4 +72,15 @@ test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch valid
   const state = JSON.parse(fs.readFileSync(path.join(run, 'weights', 'state.json'), 'utf8')) as { epochsDone: number; history: { valMacroF1: number }[] };
   assert.equal(state.epochsDone, 1);
   assert.ok(state.history[0]!.valMacroF1 > 0.2, `one epoch of fine-tuning is far above chance (0.04): ${state.history[0]!.valMacroF1}`);
+
+  // `predict` loads the fine-tuned run (rebuilt from the pretrained graph) and soft-votes an ensemble of runs.
+  const val = parse(fs.readFileSync(path.join(mini.path, 'val.csv'), 'utf8'), { columns: true }) as { id: string; img_path: string }[];
+  const testCsv = path.join(work, 'test.csv');
+  fs.writeFileSync(testCsv, 'id,img_path\n' + val.map((r) => `${r.id},${path.join(mini.path, r.img_path)}`).join('\n') + '\n');
+  const out = path.join(work, 'ensemble.csv');
+  const p = runCli(['predict', '--ensemble', `${run},${run}`, '--data', testCsv, '--output', out, '--tta']);
+  assert.equal(p.code, 0, p.stderr.slice(-2000));
+  assert.match(p.stdout, /soft vote of 2 runs/);
+  const sub = parse(fs.readFileSync(out, 'utf8'), { columns: true }) as { id: string; label: string }[];
+  assert.deepEqual(sub.map((r) => r.id), val.map((r) => r.id));
 });
