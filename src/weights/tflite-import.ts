@@ -29,12 +29,6 @@ export interface GraphNode {
   strides?: [number, number];
   padding?: 'same' | 'valid';
   activation?: ActName;
-  /**
-   * conv/dwconv/dense: right shift of TFLite's requantization multiplier (input scale x weight scale / output scale
-   * = m * 2^-rightShift, m in [0.5, 1)). TFLite's integer kernels round twice (to an integer at that shift, then
-   * dividing by 2^rightShift), which the fake-quantized float path reproduces.
-   */
-  requantRightShift?: number;
   /** conv/dwconv/dense: per-tensor scale of the uint8 weights (the kernel is weightScale * (q - zeroPoint)). */
   weightScale?: number;
   /** avgpool: filter size [h, w]. */
@@ -106,15 +100,6 @@ function transpose4(src: Float32Array, shape: number[], perm: number[]): { data:
   return { data: out, shape: outShape };
 }
 
-/** Right shift of the requantization multiplier sx * sw / so (0 for per-axis or unquantized tensors). */
-function rightShiftOf(x: TfliteTensor, w: TfliteTensor, o: TfliteTensor): number {
-  const sx = x.quantization?.scale;
-  const sw = w.quantization?.scale;
-  const so = o.quantization?.scale;
-  if (!sx || !sw || !so || sw.length !== 1 || so.length !== 1) return 0;
-  return Math.max(0, -quantizeMultiplier((sx[0]! * sw[0]!) / so[0]!).shift);
-}
-
 /** Dequantizes a parsed TFLite model into a float graph. */
 export function toFloatGraph(model: TfliteModel): FloatGraph {
   const T = model.tensors;
@@ -140,7 +125,6 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
         const wf = dequantize(w);
         const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(w.shape[w.shape.length - 1]!);
         const c = op.conv!;
-        const requantRightShift = rightShiftOf(T[xi]!, w, T[out]!);
         const weightScale = w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined;
         if (c.dilationH !== 1 || c.dilationW !== 1) throw new Error('tflite import: dilated convolutions are not supported');
         const { block, part } = blockOf(w.name);
@@ -160,14 +144,13 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
             strides: [c.strideH, c.strideW],
             padding: c.padding === Padding.SAME ? 'same' : 'valid',
             activation: actName(c.activation),
-            requantRightShift,
             weightScale,
           });
         } else if (isHead && w.shape[1] === 1 && w.shape[2] === 1) {
           // 1x1 conv classifier on the pooled map: a dense layer.
           const [o, , , i] = w.shape as [number, number, number, number];
           const tr = transpose4(wf, [o, 1, 1, i], [1, 2, 3, 0]);
-          nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: tr.data, kernelShape: [i, o], bias, activation: actName(c.activation), requantRightShift, weightScale });
+          nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: tr.data, kernelShape: [i, o], bias, activation: actName(c.activation), weightScale });
           logitsTensor = out;
         } else {
           const tr = transpose4(wf, w.shape, [1, 2, 3, 0]);
@@ -183,7 +166,6 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
             strides: [c.strideH, c.strideW],
             padding: c.padding === Padding.SAME ? 'same' : 'valid',
             activation: actName(c.activation),
-            requantRightShift,
             weightScale,
           });
         }
@@ -198,7 +180,7 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
         const k = new Float32Array(i * o);
         for (let r = 0; r < o; r++) for (let cc = 0; cc < i; cc++) k[cc * o + r] = wf[r * i + cc]!;
         const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(o);
-        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation), requantRightShift: rightShiftOf(T[xi]!, w, T[out]!), weightScale: w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined });
+        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation), weightScale: w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined });
         logitsTensor = out;
         lastBlock = 'Logits';
         break;
@@ -454,8 +436,10 @@ export class FrozenForward {
       to?: CutPoint;
       clampToQuantRange?: boolean;
       /**
-       * Round every activation to its tensor's uint8 grid (fake quantization, as in the quantization-aware training
-       * these models come from); with it the float graph reproduces the integer graph's outputs closely.
+       * Compute like TFLite's uint8 kernels, in float32 tensor ops: every activation on its tensor's uint8 grid,
+       * convolutions and dense layers on the integers (q - zero point) with exact requantization (requantExact),
+       * the softmax quantized too. With it the float graph reproduces the integer graph bit for bit (measured on
+       * 500 birds25 images; docs/transfer.md). Inference only: rounding has no useful gradient.
        */
       fakeQuant?: boolean;
       /** Further cut points returned by applyMulti (must lie before `to`). */ also?: CutPoint[];
@@ -499,7 +483,8 @@ export class FrozenForward {
     if (n.kind === 'conv') acc = tf.fused.conv2d({ x: xi as tf.Tensor4D, filter: w.k as tf.Tensor4D, strides: n.strides!, pad: n.padding!, bias: w.b });
     else if (n.kind === 'dwconv') acc = tf.fused.depthwiseConv2d({ x: xi as tf.Tensor4D, filter: w.k as tf.Tensor4D, strides: n.strides!, pad: n.padding!, bias: w.b });
     else acc = tf.fused.matMul({ a: (xi.rank > 2 ? tf.reshape(xi, [xi.shape[0]!, -1]) : xi) as tf.Tensor2D, b: w.k as tf.Tensor2D, bias: w.b });
-    const v = requantRound(tf.mul(acc, (sx * n.weightScale) / so), n.requantRightShift ?? 0);
+    const { m, shift } = quantizeMultiplier((sx * n.weightScale) / so);
+    const v = requantExact(acc, m, shift);
     const quant = (r: number) => zo + Math.round(r / so);
     const lo = n.activation === 'linear' ? 0 : Math.max(0, quant(0));
     const hi = n.activation === 'relu6' ? Math.min(255, quant(6)) : 255;
@@ -572,12 +557,12 @@ export class FrozenForward {
           const r = quantRange(g, n.output);
           if (r) y = tf.clipByValue(y, r[0], r[1]);
         }
-        if (this.fakeQuant && n.kind !== 'softmax' && n.kind !== 'reshape') {
+        if (this.fakeQuant && n.kind !== 'reshape') {
           const q = g.tflite.tensors[n.output]?.quantization;
           if (q && q.scale.length === 1) {
             const sc = q.scale[0]!;
             const zp = q.zeroPoint[0] ?? 0;
-            y = tf.mul(tf.sub(tf.clipByValue(tf.add(requantRound(tf.div(y, sc), n.requantRightShift ?? 0), zp), 0, 255), zp), sc);
+            y = tf.mul(tf.sub(tf.clipByValue(tf.add(roundHalfAway(tf.div(y, sc)), zp), 0, 255), zp), sc);
           }
         }
         env.set(n.output, y);
@@ -603,15 +588,54 @@ function roundHalfAway(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Rounds real-valued requantized outputs the way TFLite's integer kernels do: with a right shift r, first to a
- * multiple of 2^-r (SaturatingRoundingDoublingHighMul), then to an integer (RoundingDivideByPOT). The double
- * rounding moves values with a fraction just below .5 up (e.g. 26.46 -> 26.5 -> 27 with r = 3); single rounding
- * disagrees with the integer graph on a few percent of the activations of some layers.
+ * TFLite's MultiplyByQuantizedMultiplier(acc, m, shift) (SaturatingRoundingDoublingHighMul, then
+ * RoundingDivideByPOT) computed exactly with float32 tensor ops, elementwise. `acc` holds integers with |acc| < 2^24;
+ * m is the 31-bit multiplier. The 55-bit product |acc| * 2^left * m is formed in base-2^11 limbs (every partial
+ * product and limb sum stays below 2^24, so float32 holds it exactly) and carried, so no rounding of float32
+ * arithmetic enters: the result equals the integer kernel's bit for bit (tested against the reference on random
+ * values).
  */
-export function requantRound(x: tf.Tensor, rightShift: number): tf.Tensor {
-  if (rightShift <= 0) return roundHalfAway(x);
-  const p = 2 ** rightShift;
-  return roundHalfAway(tf.div(roundHalfAway(tf.mul(x, p)), p));
+export function requantExact(acc: tf.Tensor, m: number, shift: number): tf.Tensor {
+  return tf.tidy(() => {
+    const left = shift > 0 ? shift : 0;
+    const right = shift > 0 ? 0 : -shift;
+    const B = 2048;
+    const neg = tf.cast(tf.less(acc, 0), 'float32');
+    const A = tf.mul(tf.abs(acc), 2 ** left); // < 2^33 with at most 24 significant bits: exact
+    const a2 = tf.floor(tf.div(A, B * B));
+    const rest = tf.sub(A, tf.mul(a2, B * B));
+    const a1 = tf.floor(tf.div(rest, B));
+    const a0 = tf.sub(rest, tf.mul(a1, B));
+    const m2 = Math.floor(m / (B * B));
+    const m1 = Math.floor((m - m2 * B * B) / B);
+    const m0 = m - m2 * B * B - m1 * B;
+    // |acc| * m = sum_k c_k 2^(11k); plus the SRDHM nudge 2^30 (2^30 - 1 for negative products) = 256 * 2^22 - neg.
+    const c0 = tf.sub(tf.mul(a0, m0), neg);
+    const c1 = tf.add(tf.mul(a0, m1), tf.mul(a1, m0));
+    const c2 = tf.add(tf.add(tf.add(tf.mul(a0, m2), tf.mul(a1, m1)), tf.mul(a2, m0)), 256);
+    const c3 = tf.add(tf.mul(a1, m2), tf.mul(a2, m1));
+    const c4 = tf.mul(a2, m2);
+    const carry = (d: tf.Tensor) => tf.floor(tf.div(d, B));
+    const k0 = carry(c0);
+    const d1 = tf.add(c1, k0);
+    const k1 = carry(d1);
+    const d2 = tf.add(c2, k1);
+    const k2 = carry(d2);
+    const r2 = tf.sub(d2, tf.mul(k2, B));
+    const d3 = tf.add(c3, k2);
+    const k3 = carry(d3);
+    const r3 = tf.sub(d3, tf.mul(k3, B));
+    const d4 = tf.add(c4, k3);
+    // floor(X / 2^31) with X = d4 2^44 + r3 2^33 + r2 2^22 + (lower limbs < 2^22).
+    const q = tf.add(tf.add(tf.mul(d4, 8192), tf.mul(r3, 4)), tf.floor(tf.div(r2, 512)));
+    const t1 = tf.sub(q, tf.mul(tf.mul(neg, 2), q)); // sign back: SRDHM rounds half away from zero
+    if (right === 0) return t1;
+    const p = 2 ** right;
+    const fl = tf.floor(tf.div(t1, p)); // arithmetic shift right
+    const rem = tf.sub(t1, tf.mul(fl, p));
+    const threshold = tf.add(neg, p / 2 - 1);
+    return tf.add(fl, tf.cast(tf.greater(rem, threshold), 'float32'));
+  });
 }
 
 /** Real-valued range [scale*(0-zp), scale*(255-zp)] a uint8 tensor can represent, or null. */
