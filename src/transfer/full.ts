@@ -16,6 +16,8 @@ import { type CacheOptions, loadPretrained } from '../weights/index.js';
 import { applyGraph } from '../weights/tflite-import.js';
 import { decodeView, type FeatureImage, viewBatch, type ViewSpec } from './features.js';
 import { softVote } from './head.js';
+import { type PseudoLabel, selectPseudoLabels } from './pseudo-label.js';
+import { UserError } from '../util/errors.js';
 import { DEFAULT_EVAL_VIEWS, type RecipeResult, type TransferSplit } from './recipes.js';
 
 export interface FullOptions {
@@ -33,8 +35,8 @@ export interface FullOptions {
   cutmix?: number;
   cutmixAlpha?: number;
   /**
-   * Input resolution for validation/test predictions (default: inputSize). A model trained at 128 and evaluated at
-   * 160 scores higher ("FixRes": train/test resolution discrepancy); the network is fully convolutional.
+   * Input resolution for validation/test predictions (default: inputSize); the network is fully convolutional, so
+   * a model trained at 128 can predict at 160 (FixRes). On birds25 the effect was within validation noise.
    */
   evalInputSize?: number;
   /**
@@ -99,7 +101,7 @@ interface FullState {
   plannedEpochs?: number;
   history: { epoch: number; loss: number; seconds: number; valMacroF1?: number }[];
   /** Test images added as pseudo-labelled training samples: test index and predicted class. */
-  pseudo?: { index: number; label: number }[];
+  pseudo?: PseudoLabel[];
 }
 
 /** Runs (or resumes) full fine-tuning; returns the validation/test predictions once all epochs are done. */
@@ -167,7 +169,7 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
   const evalRes = opts.evalInputSize ?? res;
   const nLabelled = split.train.labels.length;
   const pl = opts.pseudoLabel;
-  if (pl && !split.test) throw new Error('full: pseudo-labelling needs unlabelled test images (test.csv)');
+  if (pl && !split.test) throw new UserError('--pseudo-label: pseudo-labelling needs unlabelled test images (a test.csv in the data folder)');
   /** Training sample i: a labelled train image, or (i >= nLabelled) a pseudo-labelled test image. */
   const sampleImage = (i: number) => (i < nLabelled ? split.train.images[i]! : split.test!.images[state.pseudo![i - nLabelled]!.index]!);
   const sampleLabel = (i: number) => (i < nLabelled ? split.train.labels[i]! : state.pseudo![i - nLabelled]!.label);
@@ -180,13 +182,7 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
     if (pl && !state.pseudo && state.epochsDone >= pl.afterEpoch) {
       const tp = performance.now();
       log(`full: pseudo-labelling: predicting ${split.test!.images.length} test images (${evalViews.length} views at ${evalRes}px)`);
-      const probs = await predictImages(split.test!.images, evalViews, evalRes);
-      const pseudo: { index: number; label: number }[] = [];
-      for (let i = 0; i < split.test!.images.length; i++) {
-        const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
-        const label = argmaxRows(row, numClasses)[0]!;
-        if (row[label]! >= pl.threshold) pseudo.push({ index: i, label });
-      }
+      const pseudo = selectPseudoLabels(await predictImages(split.test!.images, evalViews, evalRes), numClasses, pl.threshold);
       state.pseudo = pseudo;
       const budgetS = (opts.timeBudgetMin ?? 0) * 60;
       if (budgetS > 0 && state.history.length > 0) {

@@ -12,6 +12,7 @@ import { loadRun } from '../../src/predict/load-run.js';
 import { predictProbs } from '../../src/predict/predict-probs.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { softVote, trainHead } from '../../src/transfer/head.js';
+import { selectPseudoLabels } from '../../src/transfer/pseudo-label.js';
 import { loadTransferSplit, runProbe } from '../../src/transfer/recipes.js';
 import { mapSpecies } from '../../src/transfer/zeroshot.js';
 import { parseLabels } from '../../src/weights/labels.js';
@@ -53,6 +54,13 @@ describe('transfer building blocks', () => {
       head.dispose();
     }
     assert.deepEqual(Array.from(softVote([new Float32Array([1, 0]), new Float32Array([0, 1])], [3, 1])), [0.75, 0.25]);
+  });
+
+  it('pseudo-labels keep the rows whose top probability reaches the threshold, with their argmax', () => {
+    const probs = Float32Array.from([0.2, 0.7, 0.1, /**/ 0.5, 0.25, 0.25, /**/ 0.05, 0.05, 0.9]);
+    assert.deepEqual(selectPseudoLabels(probs, 3, 0.7), [{ index: 0, label: 1 }, { index: 2, label: 2 }]);
+    assert.deepEqual(selectPseudoLabels(probs, 3, 0.95), []);
+    assert.equal(selectPseudoLabels(probs, 3, 0).length, 3);
   });
 
   it('maps species by Latin name or common name', () => {
