@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { quantizeMultiplier } from './tflite-reference.js';
+import { actRange, quantizeMultiplier } from './tflite-reference.js';
 import { Activation, BuiltinOp, dequantize, Padding, parseTflite, type TfliteModel, type TfliteTensor } from './tflite.js';
 
 export type NodeKind = 'conv' | 'dwconv' | 'add' | 'avgpool' | 'dense' | 'softmax' | 'reshape';
@@ -69,6 +69,13 @@ function actName(a: Activation | undefined): ActName {
   }
 }
 
+const ACTIVATION_OF: Record<ActName, Activation> = { linear: Activation.NONE, relu: Activation.RELU, relu6: Activation.RELU6 };
+
+/** Scale of a per-tensor quantized weight (undefined when quantized per axis). */
+function perTensorScale(w: TfliteTensor): number | undefined {
+  return w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined;
+}
+
 function blockOf(weightName: string): { block: string; part: string } {
   const m = /MobilenetV2\/(expanded_conv(?:_\d+)?|Conv_1|Conv|Logits)\/([A-Za-z0-9_]+)/.exec(weightName);
   if (m) return { block: m[1]!, part: m[2]! };
@@ -125,7 +132,7 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
         const wf = dequantize(w);
         const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(w.shape[w.shape.length - 1]!);
         const c = op.conv!;
-        const weightScale = w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined;
+        const weightScale = perTensorScale(w);
         if (c.dilationH !== 1 || c.dilationW !== 1) throw new Error('tflite import: dilated convolutions are not supported');
         const { block, part } = blockOf(w.name);
         const isHead = block === 'Logits';
@@ -180,7 +187,7 @@ export function toFloatGraph(model: TfliteModel): FloatGraph {
         const k = new Float32Array(i * o);
         for (let r = 0; r < o; r++) for (let cc = 0; cc < i; cc++) k[cc * o + r] = wf[r * i + cc]!;
         const bias = bi >= 0 ? dequantize(T[bi]!, biasScale(T[xi]!, w)) : new Float32Array(o);
-        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation), weightScale: w.quantization?.scale.length === 1 ? w.quantization.scale[0] : undefined });
+        nodes.push({ name: uniq('Logits_dense'), block: 'Logits', kind: 'dense', inputs: [xi], output: out, kernel: k, kernelShape: [i, o], bias, activation: actName(op.activation), weightScale: perTensorScale(w) });
         logitsTensor = out;
         lastBlock = 'Logits';
         break;
@@ -485,9 +492,7 @@ export class FrozenForward {
     else acc = tf.fused.matMul({ a: (xi.rank > 2 ? tf.reshape(xi, [xi.shape[0]!, -1]) : xi) as tf.Tensor2D, b: w.k as tf.Tensor2D, bias: w.b });
     const { m, shift } = quantizeMultiplier((sx * n.weightScale) / so);
     const v = requantExact(acc, m, shift);
-    const quant = (r: number) => zo + Math.round(r / so);
-    const lo = n.activation === 'linear' ? 0 : Math.max(0, quant(0));
-    const hi = n.activation === 'relu6' ? Math.min(255, quant(6)) : 255;
+    const [lo, hi] = actRange(ACTIVATION_OF[n.activation ?? 'linear'], so, zo);
     return tf.mul(tf.sub(tf.clipByValue(tf.add(v, zo), lo, hi), zo), so);
   }
 

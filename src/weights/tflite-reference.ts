@@ -79,7 +79,8 @@ function qparams(t: TfliteTensor): { scale: number; zp: number } {
   return { scale: q.scale[0]!, zp: q.zeroPoint[0] ?? 0 };
 }
 
-function actRange(act: Activation | undefined, scale: number, zp: number): [number, number] {
+/** uint8 output range [lo, hi] of a fused activation (TFLite's CalculateActivationRangeQuantized). */
+export function actRange(act: Activation | undefined, scale: number, zp: number): [number, number] {
   const qmin = 0;
   const qmax = 255;
   const quant = (v: number) => zp + Math.round(v / scale);
