@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Rng } from '../util/random.js';
 import { colorJitter } from './color-jitter.js';
-import { sampleCrop, sampleFull } from './sample-image.js';
+import { type CropBox, sampleCrop, sampleFull } from './sample-image.js';
 
 export const augmentSchema = z.object({
   hflip: z.boolean().default(true),
@@ -18,20 +18,22 @@ export const augmentSchema = z.object({
 });
 export type AugmentConfig = z.infer<typeof augmentSchema>;
 
+/** A random-resized-crop box (area fraction in `cropScale`, aspect 3/4-4/3), or undefined when cropping is off. */
+export function randomCropBox(srcSize: number, cropScale: readonly [number, number], rng: Rng): CropBox | undefined {
+  const [lo, hi] = cropScale;
+  if (!(hi - lo > 1e-6 || lo < 1)) return undefined;
+  const scale = rng.uniform(lo, hi);
+  const ratio = Math.exp(rng.uniform(Math.log(3 / 4), Math.log(4 / 3)));
+  const w = Math.min(srcSize, srcSize * Math.sqrt(scale * ratio));
+  const h = Math.min(srcSize, srcSize * Math.sqrt(scale / ratio));
+  return { x: rng.uniform(0, srcSize - w), y: rng.uniform(0, srcSize - h), w, h };
+}
+
 /** Writes one augmented view of `src` (HWC uint8, srcSize^2) into out[offset..] as float [0,1] at outSize^2. */
 export function augmentImage(src: Uint8Array, srcSize: number, out: Float32Array, offset: number, outSize: number, cfg: AugmentConfig, rng: Rng): void {
   const flip = cfg.hflip && rng.next() < 0.5;
-  const [lo, hi] = cfg.cropScale;
-  if (hi - lo > 1e-6 || lo < 1) {
-    const scale = rng.uniform(lo, hi);
-    const ratio = Math.exp(rng.uniform(Math.log(3 / 4), Math.log(4 / 3)));
-    const w = Math.min(srcSize, srcSize * Math.sqrt(scale * ratio));
-    const h = Math.min(srcSize, srcSize * Math.sqrt(scale / ratio));
-    const x = rng.uniform(0, srcSize - w);
-    const y = rng.uniform(0, srcSize - h);
-    sampleCrop(src, srcSize, { x, y, w, h }, out, offset, outSize, flip);
-  } else {
-    sampleFull(src, srcSize, out, offset, outSize, flip);
-  }
+  const box = randomCropBox(srcSize, cfg.cropScale, rng);
+  if (box) sampleCrop(src, srcSize, box, out, offset, outSize, flip);
+  else sampleFull(src, srcSize, out, offset, outSize, flip);
   if (cfg.brightness || cfg.contrast || cfg.saturation) colorJitter(out, offset, outSize * outSize, cfg, rng);
 }

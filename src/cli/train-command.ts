@@ -42,6 +42,8 @@ export function trainCommand(): Command {
     .option('--eval-size <px>', 'full recipe: input size for validation/test predictions (default: --image-size)', parseInteger)
     .option('--pseudo-label <p>', 'full recipe: add test images predicted with probability >= p as pseudo-labelled training samples (0 = off)', parseNumber)
     .option('--pseudo-after <n>', 'full recipe: epochs before pseudo-labelling (default half of them)', parseInteger)
+    .option('--hr-teacher <w>', 'full recipe: train on both views of every image and pull the 64px prediction toward its 256px copy\'s (KL weight; 0 = off)', parseNumber)
+    .option('--hr-teacher-temp <t>', 'full recipe: temperature of that KL term (default 2)', parseNumber)
     .option('--epochs <n>', 'maximum epochs (default 30; --recipe partial 2, full 5)', parseInteger)
     .option('--time-budget-min <m>', 'stop starting new epochs after this many minutes (0 = none)', parseNumber)
     .option('--batch-size <n>', 'batch size (default 64)', parseInteger)

@@ -38,6 +38,8 @@ export async function runTransferTraining(cfg: TrainConfig & { recipe: 'probe' |
     evalSize: cfg.evalSize,
     pseudoLabel: cfg.pseudoLabel,
     pseudoAfter: cfg.pseudoAfter,
+    hrTeacher: cfg.hrTeacher,
+    hrTeacherTemp: cfg.hrTeacherTemp,
     valFraction: cfg.valFraction,
     seed: cfg.seed,
     weights: { modelsDir: t.modelsDir, log: (m) => console.error(m) },

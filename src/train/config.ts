@@ -19,6 +19,10 @@ export const trainConfigSchema = z
     pseudoLabel: z.number().min(0).lt(1).default(0),
     /** --recipe full: epochs trained before pseudo-labelling (default: half the planned epochs, rounded up). */
     pseudoAfter: z.number().int().min(1).optional(),
+    /** --recipe full: weight of the cross-resolution distillation term (the 256px copy teaches the 64px view; 0 = off). */
+    hrTeacher: z.number().min(0).default(0),
+    /** --recipe full: softmax temperature of that term. */
+    hrTeacherTemp: z.number().positive().default(2),
     epochs: z.number().int().min(1).default(30),
     /** Stop after this many minutes of training (checked at epoch ends); 0 = no limit. */
     timeBudgetMin: z.number().min(0).default(0),

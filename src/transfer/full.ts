@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { colorJitter } from '../augment/color-jitter.js';
 import { cutmixBatch } from '../augment/cutmix.js';
+import { randomCropBox } from '../augment/pipeline.js';
+import { sampleCrop, sampleFull } from '../augment/sample-image.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { loadWeightsInto, readCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { TrainProgress } from '../train/progress.js';
@@ -47,6 +50,19 @@ export interface FullOptions {
   pseudoLabel?: { afterEpoch: number; threshold: number };
   /** Sources sampled for training views (default both: 64px and 256px). */
   trainSources?: ('lr' | 'hr')[];
+  /**
+   * Cross-resolution distillation: every training image enters a batch twice, as its 64px view and as its 256px copy
+   * (same flip); besides both views' cross-entropy, the 64px prediction is pulled toward the 256px one (KL divergence
+   * at `temperature`, times `weight` * temperature^2; no gradient flows into the 256px side through this term). Test
+   * images are 64px only, so the model learns to answer from a 64px view what it sees in the 256px copy. An epoch then
+   * costs two views per image (trainSources is ignored). Not combinable with CutMix.
+   */
+  crossResolution?: { weight: number; temperature: number };
+  /**
+   * Random-resized crop (area range `cropScale`) and colour jitter of every training view, on top of the random flip
+   * (default: none). In cross-resolution batches both views of an image get the same crop and jitter.
+   */
+  augment?: TrainAugment;
   evalViews?: ViewSpec[];
   /** Stop after this many epochs in this call (to split a long run over several calls); the run stays resumable. */
   maxEpochsThisCall?: number;
@@ -58,6 +74,27 @@ export interface FullOptions {
   weights?: CacheOptions;
   log?: (msg: string) => void;
   name?: string;
+}
+
+export interface TrainAugment {
+  cropScale: [number, number];
+  brightness: number;
+  contrast: number;
+  saturation: number;
+}
+
+/** Like trainingBatch, with a random-resized crop and colour jitter per row drawn from Rng(seeds[i]). */
+function augmentedBatch(pixels: Uint8Array[], flips: boolean[], seeds: number[], size: number, aug: TrainAugment): Float32Array {
+  const plane = size * size;
+  const out = new Float32Array(pixels.length * plane * 3);
+  pixels.forEach((p, i) => {
+    const rng = new Rng(seeds[i]!);
+    const box = randomCropBox(size, aug.cropScale, rng);
+    if (box) sampleCrop(p, size, box, out, i * plane * 3, size, flips[i]!);
+    else sampleFull(p, size, out, i * plane * 3, size, flips[i]!);
+    if (aug.brightness || aug.contrast || aug.saturation) colorJitter(out, i * plane * 3, plane, aug, rng);
+  });
+  return out;
 }
 
 /** Decoded uint8 views -> float32 NHWC batch in [0, 1], horizontally flipped where asked. */
@@ -77,6 +114,26 @@ function trainingBatch(pixels: Uint8Array[], flips: boolean[], size: number): Fl
     }
   });
   return out;
+}
+
+/** Identity whose gradient is zero: the teacher side of a distillation term. */
+const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Mean KL(teacher || student) over a batch whose first half are students (64px views) and second half teachers
+ * (256px copies of the same images), both as logits softened by `temperature`.
+ */
+export function crossResolutionLoss(logits: tf.Tensor2D, temperature: number): tf.Scalar {
+  return tf.tidy(() => {
+    const n = logits.shape[0] / 2;
+    const c = logits.shape[1];
+    const student = tf.logSoftmax(tf.div(tf.slice(logits, [0, 0], [n, c]), temperature));
+    const teacherLog = stopGradient(tf.logSoftmax(tf.div(tf.slice(logits, [n, 0], [n, c]), temperature)));
+    return tf.mean(tf.sum(tf.mul(tf.exp(teacherLog), tf.sub(teacherLog, student)), 1)) as tf.Scalar;
+  });
 }
 
 /** Checkpoint `model` field of a full fine-tune: this prefix + the backbone id. */
@@ -115,6 +172,12 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
   const ls = opts.labelSmoothing ?? 0.1;
   const cutmix = opts.cutmix ?? 0;
   const sources = opts.trainSources ?? ['lr', 'hr'];
+  const xres = opts.crossResolution;
+  if (xres && cutmix > 0) throw new UserError('cross-resolution distillation cannot be combined with CutMix (--cutmix)');
+  if (xres && !(xres.weight >= 0 && xres.temperature > 0)) throw new UserError(`cross-resolution distillation: weight must be >= 0 and temperature > 0 (got ${xres.weight}, ${xres.temperature})`);
+  if (xres && split.train.images.some((im) => !im.hr)) throw new UserError('cross-resolution distillation needs the 256px copy of every training image (upscale_img_path in train.csv)');
+  /** Images per step: with cross-resolution distillation each image fills two rows of the batch. */
+  const imagesPerStep = xres ? Math.max(1, Math.floor(bs / 2)) : bs;
   const evalViews = opts.evalViews ?? DEFAULT_EVAL_VIEWS;
   const numClasses = split.classes.length;
   const bb = await loadPretrained(opts.backbone, opts.weights);
@@ -197,7 +260,7 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
       log(`full: pseudo-labelled ${pseudo.length} of ${split.test!.images.length} test images (p >= ${pl.threshold}) in ${((performance.now() - tp) / 1000).toFixed(0)} s`);
     }
     const nTrain = nLabelled + (state.pseudo?.length ?? 0);
-    const stepsPerEpoch = Math.ceil(nTrain / bs);
+    const stepsPerEpoch = Math.ceil(nTrain / imagesPerStep);
     // Cosine schedule over the planned epochs; epochs after pseudo-labelling have more steps, so the schedule runs
     // on the fraction of epochs done plus the fraction of this epoch.
     const stepFraction = (k: number) => (state.epochsDone + k / stepsPerEpoch) / state.plannedEpochs!;
@@ -208,23 +271,34 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
     let lossSum = 0;
     let nb = 0;
     const load = async (s: number) => {
-      const idx = order.slice(s, s + bs);
+      const images = order.slice(s, s + imagesPerStep);
       // Pseudo-labelled test images have no 256px copy: always their 64px source.
-      const views = idx.map((i) => ({ source: i < nLabelled ? sources[rng.int(sources.length)]! : 'lr', flip: rng.next() < 0.5 }) as ViewSpec);
+      let views = images.map((i) => ({ source: i < nLabelled ? sources[rng.int(sources.length)]! : 'lr', flip: rng.next() < 0.5 }) as ViewSpec);
+      let idx = images;
+      let seeds = opts.augment ? images.map(() => rng.int(2 ** 31)) : [];
+      if (xres) {
+        seeds = [...seeds, ...seeds];
+        // Rows 0..n-1: 64px views; rows n..2n-1: the same images' 256px copies (64px again for pseudo-labelled ones).
+        const lr = images.map((_, k) => ({ source: 'lr', flip: views[k]!.flip }) as ViewSpec);
+        const hr = images.map((i, k) => ({ source: i < nLabelled ? 'hr' : 'lr', flip: views[k]!.flip }) as ViewSpec);
+        views = [...lr, ...hr];
+        idx = [...images, ...images];
+      }
       const px = await Promise.all(idx.map((i, k) => decodeView(sampleImage(i), views[k]!, res)));
-      return { idx, views, px };
+      return { idx, views, px, seeds };
     };
     let next = load(0);
     progress.startEpoch(`${ep + 1}/${state.plannedEpochs}`, stepsPerEpoch, lastF1);
-    for (let s = 0; s < nTrain; s += bs) {
+    for (let s = 0; s < nTrain; s += imagesPerStep) {
       const b = await next;
-      if (s + bs < nTrain) next = load(s + bs);
+      if (s + imagesPerStep < nTrain) next = load(s + imagesPerStep);
       const f = 0.5 * (1 + Math.cos(Math.PI * stepFraction(nb)));
       (optHead as unknown as { learningRate: number }).learningRate = lr0 * f;
       (optBody as unknown as { learningRate: number }).learningRate = lr0 * lrScale * f;
       state.step++;
       const n = b.idx.length;
-      const pixels = trainingBatch(b.px, b.views.map((v) => v.flip ?? false), res);
+      const flips = b.views.map((v) => v.flip ?? false);
+      const pixels = opts.augment ? augmentedBatch(b.px, flips, b.seeds, res, opts.augment) : trainingBatch(b.px, flips, res);
       const targets = new Float32Array(n * numClasses);
       b.idx.forEach((i, k) => (targets[k * numClasses + sampleLabel(i)] = 1));
       if (cutmix > 0 && rng.next() < cutmix) cutmixBatch(pixels, targets, n, res, numClasses, opts.cutmixAlpha ?? 1, rng);
@@ -232,7 +306,8 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
       const yb = tf.tensor2d(targets, [n, numClasses]);
       const { value, grads } = tf.variableGrads(() => {
         const out = model.apply(x, { training: true }) as tf.Tensor2D;
-        return tf.losses.softmaxCrossEntropy(yb, out, undefined, ls) as tf.Scalar;
+        const ce = tf.losses.softmaxCrossEntropy(yb, out, undefined, ls) as tf.Scalar;
+        return xres ? tf.add(ce, tf.mul(crossResolutionLoss(out, xres.temperature), xres.weight * xres.temperature ** 2)) as tf.Scalar : ce;
       }, headVars.concat(bodyVars));
       optHead.applyGradients(headVars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
       optBody.applyGradients(bodyVars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));

@@ -43,6 +43,9 @@ export interface TransferRecipeOptions {
   /** full: pseudo-label threshold (0/undefined = off) and the epochs trained before it. */
   pseudoLabel?: number;
   pseudoAfter?: number;
+  /** full: cross-resolution distillation weight (0/undefined = off) and temperature (default 2). */
+  hrTeacher?: number;
+  hrTeacherTemp?: number;
   valFraction?: number;
   seed?: number;
   /** Where to write the DACON submission (id,label in test.csv order), if test.csv exists. */
@@ -66,7 +69,7 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
     // Training views name the sources full fine-tuning samples from (flips are drawn at random anyway).
     const trainSources = opts.trainViews ? [...new Set(views(opts.trainViews)!.map((v) => v.source))] : undefined;
-    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, cutmix: opts.cutmix, cutmixAlpha: opts.cutmixAlpha, evalInputSize: opts.evalSize, pseudoLabel: opts.pseudoLabel ? { afterEpoch: opts.pseudoAfter ?? Math.ceil((opts.epochs ?? 3) / 2), threshold: opts.pseudoLabel } : undefined, seed: opts.seed, weights: opts.weights, log: opts.log });
+    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, cutmix: opts.cutmix, cutmixAlpha: opts.cutmixAlpha, evalInputSize: opts.evalSize, crossResolution: opts.hrTeacher ? { weight: opts.hrTeacher, temperature: opts.hrTeacherTemp ?? 2 } : undefined, pseudoLabel: opts.pseudoLabel ? { afterEpoch: opts.pseudoAfter ?? Math.ceil((opts.epochs ?? 3) / 2), threshold: opts.pseudoLabel } : undefined, seed: opts.seed, weights: opts.weights, log: opts.log });
   }
   if (opts.submissionPath && r.testProbs) writeTransferSubmission(opts.submissionPath, split, r.testProbs);
   return { ...r, split };

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { computeFeatures, parseView, viewKey } from '../../src/transfer/features.js';
-import { runFull } from '../../src/transfer/full.js';
+import { crossResolutionLoss, runFull } from '../../src/transfer/full.js';
 import { loadRun } from '../../src/predict/load-run.js';
 import { predictProbs } from '../../src/predict/predict-probs.js';
 import { decodeImage } from '../../src/data/decode.js';
@@ -61,6 +61,24 @@ describe('transfer building blocks', () => {
     assert.deepEqual(selectPseudoLabels(probs, 3, 0.7), [{ index: 0, label: 1 }, { index: 2, label: 2 }]);
     assert.deepEqual(selectPseudoLabels(probs, 3, 0.95), []);
     assert.equal(selectPseudoLabels(probs, 3, 0).length, 3);
+  });
+
+  it('cross-resolution loss: KL(teacher || student) on softened logits, no gradient into the teacher rows', async () => {
+    await selectBackend('wasm', () => {});
+    // Rows 0-1 students, rows 2-3 their teachers.
+    const logits = tf.tensor2d([[2, 0, 0], [0, 1, 0], [0, 0, 3], [0, 1, 0]]);
+    const t = 2;
+    const kl = (await crossResolutionLoss(logits, t).data())[0]!;
+    const soft = (r: number[]) => { const e = r.map((v) => Math.exp(v / t)); const z = e.reduce((a, b) => a + b); return e.map((v) => v / z); };
+    const rows = [[2, 0, 0], [0, 1, 0], [0, 0, 3], [0, 1, 0]].map(soft);
+    const want = (rows[2]!.reduce((a, p, j) => a + p * Math.log(p / rows[0]![j]!), 0) + 0) / 2; // the second pair is identical: 0
+    assert.ok(Math.abs(kl - want) < 1e-5, `${kl} vs ${want}`);
+    const g = await tf.grad((x: tf.Tensor) => crossResolutionLoss(x as tf.Tensor2D, t))(logits).array() as number[][];
+    assert.ok(g[0]!.some((v) => Math.abs(v) > 1e-3), 'student rows get a gradient');
+    assert.deepEqual(g.slice(2).flat().map((v) => Math.abs(v)), [0, 0, 0, 0, 0, 0], 'teacher rows get none');
+    // Gradient of KL w.r.t. the student logits is (softmax(student) - teacher) / (T * n).
+    g[0]!.forEach((v, j) => assert.ok(Math.abs(v - (rows[0]![j]! - rows[2]![j]!) / (t * 2)) < 1e-5, `d/dlogit ${j}: ${v}`));
+    tf.dispose(logits);
   });
 
   it('maps species by Latin name or common name', () => {
@@ -130,6 +148,27 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     assert.equal(budgeted.epochsDone, 1);
     assert.equal(budgeted.complete, true);
     assert.ok(logs.some((l) => /budget: planning 1 epochs/.test(l)), logs.join('\n'));
+  });
+
+  it('full fine-tuning with cross-resolution distillation: two views per image, half as many images per step', async () => {
+    await selectBackend('wasm', () => {});
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-full-xr-'));
+    const split = loadTransferSplit(mini, { limit: 60, valFraction: 0.2, seed: 2, withTest: false });
+    const logs: string[] = [];
+    const opts = { backbone: 'mobilenetv2-inat-birds', checkpointDir: dir, inputSize: 64, epochs: 1, batchSize: 16, evalViews: [parseView('lr')], weights: { offline: true }, log: (m: string) => logs.push(m) };
+    const r = await runFull(split, { ...opts, crossResolution: { weight: 1, temperature: 2 } });
+    assert.equal(r.epochsDone, 1);
+    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { step: number; history: { loss: number }[] };
+    assert.equal(state.step, Math.ceil(split.train.labels.length / 8), '8 images (16 rows) per step');
+    assert.ok(Number.isFinite(state.history[0]!.loss) && state.history[0]!.loss > 0);
+    // With random-resized crops and colour jitter (the two views of an image share them).
+    const aug = await runFull(split, { ...opts, checkpointDir: `${dir}-aug`, crossResolution: { weight: 1, temperature: 2 }, augment: { cropScale: [0.7, 1], brightness: 0.2, contrast: 0.2, saturation: 0.2 } });
+    assert.equal(aug.epochsDone, 1);
+    assert.ok(aug.valProbs.every((p) => Number.isFinite(p)));
+    assert.notDeepEqual(Array.from(aug.valProbs), Array.from(r.valProbs), 'augmentation changes what the model learns');
+    await assert.rejects(runFull(split, { ...opts, checkpointDir: `${dir}-cm`, crossResolution: { weight: 1, temperature: 2 }, cutmix: 0.5 }), /cannot be combined with CutMix/);
+    const noHr = { ...split, train: { ...split.train, images: split.train.images.map((im) => ({ lr: im.lr })) } };
+    await assert.rejects(runFull(noHr, { ...opts, checkpointDir: `${dir}-nohr`, crossResolution: { weight: 1, temperature: 2 } }), /needs the 256px copy/);
   });
 
   it('full fine-tuning: pseudo-labels unlabelled images after an epoch, predicts at another size, and `predict` loads it', async () => {
