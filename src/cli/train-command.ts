@@ -9,6 +9,8 @@ import { parseInteger, parseNumber, parsePair } from './parse-number.js';
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
 /** Default epochs of the fine-tuning recipes (the from-scratch default is the schema's 30). */
 const RECIPE_EPOCHS = { partial: 2, full: 5 } as const;
+/** The full recipe's augmentation unless the config file or flags set it: flips only (no crop, no jitter). */
+const FULL_RECIPE_AUGMENT = { cropScale: [1, 1], brightness: 0, contrast: 0, saturation: 0 };
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Builds the train config: schema defaults <- config file <- CLI flags. */
@@ -25,6 +27,8 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
   // Pretrained recipes converge in a few epochs: their own epoch default unless epochs is given.
   const recipe = merged.recipe;
   if (merged.epochs === undefined && (recipe === 'partial' || recipe === 'full')) merged.epochs = RECIPE_EPOCHS[recipe];
+  if (recipe === 'full') merged.batchSize ??= 32;
+  if (recipe === 'full') merged.augment = { ...FULL_RECIPE_AUGMENT, ...((merged.augment as Record<string, unknown> | undefined) ?? {}) };
   return validateConfig(trainConfigSchema, merged, typeof config === 'string' ? `${config} + command line` : 'command line');
 }
 
@@ -46,7 +50,7 @@ export function trainCommand(): Command {
     .option('--hr-teacher-temp <t>', 'full recipe: temperature of that KL term (default 2)', parseNumber)
     .option('--epochs <n>', 'maximum epochs (default 30; --recipe partial 2, full 5)', parseInteger)
     .option('--time-budget-min <m>', 'stop starting new epochs after this many minutes (0 = none)', parseNumber)
-    .option('--batch-size <n>', 'batch size (default 64)', parseInteger)
+    .option('--batch-size <n>', 'batch size (default 64; --recipe full 32)', parseInteger)
     .option('--accumulate <n>', 'gradient accumulation steps (default 1)', parseInteger)
     .option('--lr <lr>', 'peak learning rate for AdamW (default 2e-3)', parseNumber)
     .option('--weight-decay <wd>', 'decoupled weight decay (default 0.05)', parseNumber)

@@ -178,6 +178,8 @@ export async function runFull(split: TransferSplit, opts: FullOptions): Promise<
   if (xres && split.train.images.some((im) => !im.hr)) throw new UserError('cross-resolution distillation needs the 256px copy of every training image (upscale_img_path in train.csv)');
   /** Images per step: with cross-resolution distillation each image fills two rows of the batch. */
   const imagesPerStep = xres ? Math.max(1, Math.floor(bs / 2)) : bs;
+  if (xres) log(`full: cross-resolution distillation: ${imagesPerStep} images per step, each as its 64px view and its 256px copy (KL weight ${xres.weight}, T ${xres.temperature})`);
+  if (opts.augment) log(`full: random-resized crop ${opts.augment.cropScale.join('-')} of the area, colour jitter ${opts.augment.brightness}/${opts.augment.contrast}/${opts.augment.saturation}`);
   const evalViews = opts.evalViews ?? DEFAULT_EVAL_VIEWS;
   const numClasses = split.classes.length;
   const bb = await loadPretrained(opts.backbone, opts.weights);

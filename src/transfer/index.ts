@@ -3,7 +3,7 @@
  */
 import type { CacheOptions } from '../weights/cache.js';
 import { parseView, type ViewSpec } from './features.js';
-import { runFull } from './full.js';
+import { runFull, type TrainAugment } from './full.js';
 import type { HeadOptions } from './head.js';
 import { ensemble, loadTransferSplit, type RecipeResult, runPartial, runProbe, type TransferSplit } from './recipes.js';
 import { writeSubmission } from '../predict/submission.js';
@@ -29,6 +29,8 @@ export interface TransferRecipeOptions {
   /** partial: number of last blocks to fine-tune. */
   blocks?: number;
   epochs?: number;
+  /** full: images per step (default 32). */
+  batchSize?: number;
   /** full: checkpoint folder (resumes when it holds a checkpoint). */
   checkpointDir?: string;
   /** full: plan only as many epochs as fit in this many minutes (0 = no limit). */
@@ -45,6 +47,8 @@ export interface TransferRecipeOptions {
   pseudoAfter?: number;
   /** full: cross-resolution distillation weight (0/undefined = off) and temperature (default 2). */
   hrTeacher?: number;
+  /** full: random-resized crop / colour jitter of training views (used when it crops or jitters). */
+  augment?: TrainAugment;
   hrTeacherTemp?: number;
   valFraction?: number;
   seed?: number;
@@ -69,7 +73,27 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
     // Training views name the sources full fine-tuning samples from (flips are drawn at random anyway).
     const trainSources = opts.trainViews ? [...new Set(views(opts.trainViews)!.map((v) => v.source))] : undefined;
-    r = await runFull(split, { backbone: backbones[0]!, checkpointDir: opts.checkpointDir, inputSize: opts.inputSize, epochs: opts.epochs, trainSources, evalViews: views(opts.evalViews), timeBudgetMin: opts.timeBudgetMin, progress: opts.progress, cutmix: opts.cutmix, cutmixAlpha: opts.cutmixAlpha, evalInputSize: opts.evalSize, crossResolution: opts.hrTeacher ? { weight: opts.hrTeacher, temperature: opts.hrTeacherTemp ?? 2 } : undefined, pseudoLabel: opts.pseudoLabel ? { afterEpoch: opts.pseudoAfter ?? Math.ceil((opts.epochs ?? 3) / 2), threshold: opts.pseudoLabel } : undefined, seed: opts.seed, weights: opts.weights, log: opts.log });
+    const aug = opts.augment;
+    r = await runFull(split, {
+      backbone: backbones[0]!,
+      checkpointDir: opts.checkpointDir,
+      inputSize: opts.inputSize,
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      trainSources,
+      evalViews: views(opts.evalViews),
+      timeBudgetMin: opts.timeBudgetMin,
+      progress: opts.progress,
+      cutmix: opts.cutmix,
+      cutmixAlpha: opts.cutmixAlpha,
+      evalInputSize: opts.evalSize,
+      augment: aug && (aug.cropScale[0] < 1 || aug.brightness || aug.contrast || aug.saturation) ? aug : undefined,
+      crossResolution: opts.hrTeacher ? { weight: opts.hrTeacher, temperature: opts.hrTeacherTemp ?? 2 } : undefined,
+      pseudoLabel: opts.pseudoLabel ? { afterEpoch: opts.pseudoAfter ?? Math.ceil((opts.epochs ?? 3) / 2), threshold: opts.pseudoLabel } : undefined,
+      seed: opts.seed,
+      weights: opts.weights,
+      log: opts.log,
+    });
   }
   if (opts.submissionPath && r.testProbs) writeTransferSubmission(opts.submissionPath, split, r.testProbs);
   return { ...r, split };

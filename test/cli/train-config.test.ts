@@ -17,3 +17,22 @@ test('epochs: 30 from scratch, the recipe default for partial/full, and an expli
   fs.writeFileSync(file, 'recipe: full\nbackbone: [mobilenetv2-inat-birds]\n');
   assert.equal(resolveTrainConfig({ config: file }).epochs, 5, 'recipe from the config file');
 });
+
+test('augmentation: the full recipe trains without crop/jitter unless asked; from scratch keeps the defaults', () => {
+  assert.deepEqual(resolveTrainConfig({}).augment.cropScale, [0.6, 1]);
+  const full = resolveTrainConfig({ recipe: 'full' });
+  assert.deepEqual([full.augment.cropScale, full.augment.brightness, full.augment.saturation], [[1, 1], 0, 0]);
+  assert.equal(full.batchSize, 32, 'the full recipe batch default');
+  assert.equal(resolveTrainConfig({}).batchSize, 64);
+  assert.equal(resolveTrainConfig({ recipe: 'full', batchSize: 16 }).batchSize, 16);
+  const asked = resolveTrainConfig({ recipe: 'full', cropScale: [0.7, 1], brightness: 0.2 });
+  assert.deepEqual([asked.augment.cropScale, asked.augment.brightness, asked.augment.contrast], [[0.7, 1], 0.2, 0]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-cfg-'));
+  const file = path.join(dir, 'cfg.yaml');
+  fs.writeFileSync(file, 'recipe: full\nhrTeacher: 1\naugment:\n  contrast: 0.3\n');
+  const fromFile = resolveTrainConfig({ config: file });
+  assert.equal(fromFile.augment.contrast, 0.3);
+  assert.equal(fromFile.hrTeacher, 1);
+  assert.equal(fromFile.hrTeacherTemp, 2);
+  assert.throws(() => resolveTrainConfig({ recipe: 'full', hrTeacher: -1 }), /hrTeacher/);
+});

@@ -63,9 +63,11 @@ test('transfer probe from the CLI on birds25-mini writes a run folder with repor
 
 test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch validation, time budget', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-full-'));
-  const r = runCli(['train', '--recipe', 'full', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--epochs', '3', '--time-budget-min', '0.0001', '--train-views', 'lr', '--eval-views', 'lr,lr.flip', '--project', work, '--name', 'full'], { timeoutMs: 280_000 });
+  const r = runCli(['train', '--recipe', 'full', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--epochs', '3', '--time-budget-min', '0.0001', '--eval-views', 'lr,lr.flip', '--hr-teacher', '1', '--crop-scale', '0.8,1', '--project', work, '--name', 'full'], { timeoutMs: 280_000 });
   assert.equal(r.code, 0, r.stderr.slice(-2000));
   assert.match(r.stderr, /budget: planning 1 epochs/, 'a budget shorter than an epoch plans one epoch');
+  assert.match(r.stderr, /cross-resolution distillation: 16 images per step/, '--hr-teacher reaches the recipe');
+  assert.match(r.stderr, /random-resized crop 0\.8-1 of the area, colour jitter 0\/0\/0/, '--crop-scale reaches the recipe; no jitter unless asked');
   assert.match(r.stdout, /val macro F1 \d\.\d{4}/);
   const run = path.join(work, 'full');
   for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt', 'weights/state.json', 'metrics.csv', 'learning_curve.png']) assert.ok(fs.existsSync(path.join(run, f)), f);
