@@ -47,6 +47,8 @@ interface RowSpec {
   crossRes?: { weight: number; temperature: number };
   /** full: random-resized crop and colour jitter of the training views. */
   augment?: TrainAugment;
+  /** full: learning-rate multiplier of the pretrained layers (default 0.1). */
+  backboneLrScale?: number;
 }
 
 const INAT = 'mobilenetv2-inat-birds';
@@ -67,6 +69,7 @@ const ROWS: RowSpec[] = [
   { key: 'full128pl', kind: 'full', backbones: [INAT], res: 128, evalRes: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5, pseudoAfter: 3, pseudoThreshold: 0.7 },
   { key: 'full128xr', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 3, crossRes: { weight: 1, temperature: 2 } },
   { key: 'full128aug', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5, augment: { cropScale: [0.7, 1], brightness: 0.2, contrast: 0.2, saturation: 0.2 } },
+  { key: 'full128bb3', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5, backboneLrScale: 0.3 },
   { key: 'full96', kind: 'full', backbones: [INAT], res: 96, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
   { key: 'imnetfull128', kind: 'full', backbones: [IMNET], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
   { key: 'ensinatimnet', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'imnetfull128'] },
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
       '',
       '| row | recipe | backbone | input | train views | eval views (TTA) | val Macro F1 | val acc | embedding | training | prediction | features computed / cached |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''}${s.crossRes ? `, 64px taught by 256px copy (KL weight ${s.crossRes.weight}, T ${s.crossRes.temperature})` : ''}${s.augment ? `, crop ${s.augment.cropScale.join('-')} + jitter ${s.augment.brightness}` : ''}${s.pseudoAfter !== undefined ? `, test pseudo-labels (p >= ${s.pseudoThreshold ?? 0.7}) after epoch ${s.pseudoAfter}` : ''})` : s.kind === 'ensemble' ? ` (${(s.members ?? []).join(' + ')})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res ? `${s.res}${s.evalRes && s.evalRes !== s.res ? ` (eval ${s.evalRes})` : ''}` : '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
+      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''}${s.crossRes ? `, 64px taught by 256px copy (KL weight ${s.crossRes.weight}, T ${s.crossRes.temperature})` : ''}${s.backboneLrScale ? `, pretrained layers at ${s.backboneLrScale}x the head's learning rate` : ''}${s.augment ? `, crop ${s.augment.cropScale.join('-')} + jitter ${s.augment.brightness}` : ''}${s.pseudoAfter !== undefined ? `, test pseudo-labels (p >= ${s.pseudoThreshold ?? 0.7}) after epoch ${s.pseudoAfter}` : ''})` : s.kind === 'ensemble' ? ` (${(s.members ?? []).join(' + ')})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res ? `${s.res}${s.evalRes && s.evalRes !== s.res ? ` (eval ${s.evalRes})` : ''}` : '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
       '',
       final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
       reused.length ? `Rows ${reused.join(', ')} reused finished checkpoints of earlier runs (--reuse-checkpoints): their training time is 0 here; see those runs' result files.` : '',
@@ -201,7 +204,7 @@ async function main(): Promise<void> {
         reused.push(spec.key);
         log(`row ${spec.key}: reusing ${checkpointDir}`);
       } else fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
-      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, evalInputSize: spec.evalRes, crossResolution: spec.crossRes, augment: spec.augment, pseudoLabel: spec.pseudoAfter !== undefined ? { afterEpoch: spec.pseudoAfter, threshold: spec.pseudoThreshold ?? 0.7 } : undefined, log });
+      r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, evalInputSize: spec.evalRes, crossResolution: spec.crossRes, augment: spec.augment, backboneLrScale: spec.backboneLrScale, pseudoLabel: spec.pseudoAfter !== undefined ? { afterEpoch: spec.pseudoAfter, threshold: spec.pseudoThreshold ?? 0.7 } : undefined, log });
     } else if (spec.kind === 'partial') {
       r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
     } else {

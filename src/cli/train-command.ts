@@ -27,7 +27,10 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
   // Pretrained recipes converge in a few epochs: their own epoch default unless epochs is given.
   const recipe = merged.recipe;
   if (merged.epochs === undefined && (recipe === 'partial' || recipe === 'full')) merged.epochs = RECIPE_EPOCHS[recipe];
-  if (recipe === 'full') merged.batchSize ??= 32;
+  if (recipe === 'full') {
+    merged.batchSize ??= 32;
+    merged.lr ??= 1e-3;
+  }
   if (recipe === 'full') merged.augment = { ...FULL_RECIPE_AUGMENT, ...((merged.augment as Record<string, unknown> | undefined) ?? {}) };
   return validateConfig(trainConfigSchema, merged, typeof config === 'string' ? `${config} + command line` : 'command line');
 }
@@ -52,7 +55,8 @@ export function trainCommand(): Command {
     .option('--time-budget-min <m>', 'stop starting new epochs after this many minutes (0 = none)', parseNumber)
     .option('--batch-size <n>', 'batch size (default 64; --recipe full 32)', parseInteger)
     .option('--accumulate <n>', 'gradient accumulation steps (default 1)', parseInteger)
-    .option('--lr <lr>', 'peak learning rate for AdamW (default 2e-3)', parseNumber)
+    .option('--lr <lr>', 'peak learning rate for AdamW (default 2e-3; --recipe full: Adam, 1e-3 for the new head)', parseNumber)
+    .option('--backbone-lr-scale <f>', 'full recipe: learning-rate multiplier of the pretrained layers (default 0.1)', parseNumber)
     .option('--weight-decay <wd>', 'decoupled weight decay (default 0.05)', parseNumber)
     .option('--scheduler <name>', 'cosine | plateau | constant (default cosine)')
     .option('--warmup-epochs <n>', 'linear warmup epochs for cosine (default 1)', parseNumber)
@@ -64,10 +68,10 @@ export function trainCommand(): Command {
     .option('--label-smoothing <eps>', 'label smoothing (default 0.1)', parseNumber)
     .option('--hflip', 'random horizontal flip (default on)')
     .option('--no-hflip', 'disable random horizontal flip')
-    .option('--crop-scale <lo,hi>', 'random-resized-crop area range (default 0.6,1; 1,1 disables)', parsePair)
-    .option('--brightness <f>', 'ColorJitter brightness (default 0.2)', parseNumber)
-    .option('--contrast <f>', 'ColorJitter contrast (default 0.2)', parseNumber)
-    .option('--saturation <f>', 'ColorJitter saturation (default 0.2)', parseNumber)
+    .option('--crop-scale <lo,hi>', 'random-resized-crop area range (default 0.6,1; --recipe full 1,1; 1,1 disables)', parsePair)
+    .option('--brightness <f>', 'ColorJitter brightness (default 0.2; --recipe full 0)', parseNumber)
+    .option('--contrast <f>', 'ColorJitter contrast (default 0.2; --recipe full 0)', parseNumber)
+    .option('--saturation <f>', 'ColorJitter saturation (default 0.2; --recipe full 0)', parseNumber)
     .option('--cutmix <p>', 'probability of CutMix per batch, soft labels (default 0)', parseNumber)
     .option('--cutmix-alpha <a>', 'CutMix Beta(a, a) (default 1)', parseNumber)
     .option('--upscale-prob <p>', 'probability of drawing a view from the 256px copy (default 0)', parseNumber)

@@ -23,6 +23,8 @@ export const trainConfigSchema = z
     hrTeacher: z.number().min(0).default(0),
     /** --recipe full: softmax temperature of that term. */
     hrTeacherTemp: z.number().positive().default(2),
+    /** --recipe full: learning-rate multiplier of the pretrained layers (the new head gets `lr`). */
+    backboneLrScale: z.number().gt(0).default(0.1),
     epochs: z.number().int().min(1).default(30),
     /** Stop after this many minutes of training (checked at epoch ends); 0 = no limit. */
     timeBudgetMin: z.number().min(0).default(0),

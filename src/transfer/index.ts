@@ -29,8 +29,12 @@ export interface TransferRecipeOptions {
   /** partial: number of last blocks to fine-tune. */
   blocks?: number;
   epochs?: number;
-  /** full: images per step (default 32). */
+  /** full: images per step (default 32), new-head learning rate (default 1e-3), pretrained layers' multiplier of it
+   * (default 0.1), label smoothing (default 0.1). */
   batchSize?: number;
+  learningRate?: number;
+  backboneLrScale?: number;
+  labelSmoothing?: number;
   /** full: checkpoint folder (resumes when it holds a checkpoint). */
   checkpointDir?: string;
   /** full: plan only as many epochs as fit in this many minutes (0 = no limit). */
@@ -80,6 +84,9 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
       inputSize: opts.inputSize,
       epochs: opts.epochs,
       batchSize: opts.batchSize,
+      learningRate: opts.learningRate,
+      backboneLrScale: opts.backboneLrScale,
+      labelSmoothing: opts.labelSmoothing,
       trainSources,
       evalViews: views(opts.evalViews),
       timeBudgetMin: opts.timeBudgetMin,

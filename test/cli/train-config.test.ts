@@ -23,6 +23,9 @@ test('augmentation: the full recipe trains without crop/jitter unless asked; fro
   const full = resolveTrainConfig({ recipe: 'full' });
   assert.deepEqual([full.augment.cropScale, full.augment.brightness, full.augment.saturation], [[1, 1], 0, 0]);
   assert.equal(full.batchSize, 32, 'the full recipe batch default');
+  assert.deepEqual([full.lr, full.backboneLrScale, full.labelSmoothing], [1e-3, 0.1, 0.1], 'the full recipe learning rates');
+  assert.equal(resolveTrainConfig({}).lr, 2e-3);
+  assert.equal(resolveTrainConfig({ recipe: 'full', lr: 3e-4 }).lr, 3e-4);
   assert.equal(resolveTrainConfig({}).batchSize, 64);
   assert.equal(resolveTrainConfig({ recipe: 'full', batchSize: 16 }).batchSize, 16);
   const asked = resolveTrainConfig({ recipe: 'full', cropScale: [0.7, 1], brightness: 0.2 });
