@@ -28,10 +28,11 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
   const recipe = merged.recipe;
   if (merged.epochs === undefined && (recipe === 'partial' || recipe === 'full')) merged.epochs = RECIPE_EPOCHS[recipe];
   if (recipe === 'full') {
+    // The full recipe's own defaults (what its benchmark rows measured), unless the file or flags say otherwise.
     merged.batchSize ??= 32;
     merged.lr ??= 1e-3;
+    merged.augment = { ...FULL_RECIPE_AUGMENT, ...((merged.augment as Record<string, unknown> | undefined) ?? {}) };
   }
-  if (recipe === 'full') merged.augment = { ...FULL_RECIPE_AUGMENT, ...((merged.augment as Record<string, unknown> | undefined) ?? {}) };
   return validateConfig(trainConfigSchema, merged, typeof config === 'string' ? `${config} + command line` : 'command line');
 }
 

@@ -51,9 +51,9 @@ export interface TransferRecipeOptions {
   pseudoAfter?: number;
   /** full: cross-resolution distillation weight (0/undefined = off) and temperature (default 2). */
   hrTeacher?: number;
+  hrTeacherTemp?: number;
   /** full: random-resized crop / colour jitter of training views (used when it crops or jitters). */
   augment?: TrainAugment;
-  hrTeacherTemp?: number;
   valFraction?: number;
   seed?: number;
   /** Where to write the DACON submission (id,label in test.csv order), if test.csv exists. */
