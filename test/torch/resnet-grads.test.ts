@@ -53,7 +53,10 @@ test('resnet-mini: loss and every weight gradient match the cpu backend', { skip
       maxAbs = Math.max(maxAbs, Math.abs(a[i]!));
       maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
     }
-    assert.ok(maxDiff <= 2e-3 * maxAbs + 1e-5, `${k}: max |cpu - torch| = ${maxDiff} (max |grad| ${maxAbs})`);
+    // Float32 with different summation orders: batch-norm gradients are sums over batch x space with cancellation, and
+    // the random initialisation differs per run; one CI run saw 3.7e-3 of max |grad| on one BN beta (2e-3 was too
+    // tight). A wrong kernel gives errors of the order of the gradient itself.
+    assert.ok(maxDiff <= 5e-3 * maxAbs + 1e-5, `${k}: max |cpu - torch| = ${maxDiff} (max |grad| ${maxAbs})`);
   }
   model.dispose();
 });
