@@ -49,6 +49,10 @@ interface RowSpec {
   augment?: TrainAugment;
   /** full: learning-rate multiplier of the pretrained layers (default 0.1). */
   backboneLrScale?: number;
+  /** partial/full: images per optimizer step (recipe default when unset). */
+  batchSize?: number;
+  /** partial: shuffling seed (recipe default when unset). */
+  seed?: number;
 }
 
 const INAT = 'mobilenetv2-inat-birds';
@@ -62,7 +66,15 @@ const ROWS: RowSpec[] = [
   { key: 'inat128mlp', kind: 'probe', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], head: 'mlp' },
   { key: 'inat160tta', kind: 'probe', backbones: [INAT], res: 160, train: ['lr', 'lr.flip', 'hr'], eval: ['lr', 'lr.flip'] },
   { key: 'inat224', kind: 'probe', backbones: [INAT], res: 224, train: ['lr', 'hr'], eval: ['lr'] },
-  { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2 },
+  { key: 'partial128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr'], blocks: 1, epochs: 2, batchSize: 128 },
+  // Deep partial fine-tune: the stem and first four inverted-residual blocks frozen, their 16x16x32 activations (at 128px)
+  // computed once for four views of every image; the 14 blocks above them trained as in `full128`.
+  { key: 'deep128', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr', 'lr.flip', 'hr.flip'], eval: ['lr', 'lr.flip'], blocks: 14, epochs: 2, batchSize: 32 },
+  // One-epoch deep partial fine-tunes on the same cached activations (learning-rate multiplier and shuffling differ),
+  // soft-voted: ensembles inside 30 minutes.
+  { key: 'deep128a', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr', 'lr.flip', 'hr.flip'], eval: ['lr', 'lr.flip'], blocks: 14, epochs: 1, batchSize: 32 },
+  { key: 'deep128b', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr', 'lr.flip', 'hr.flip'], eval: ['lr', 'lr.flip'], blocks: 14, epochs: 1, batchSize: 32, backboneLrScale: 0.3, seed: 8 },
+  { key: 'deep128c', kind: 'partial', backbones: [INAT], res: 128, train: ['lr', 'hr', 'lr.flip', 'hr.flip'], eval: ['lr', 'lr.flip'], blocks: 14, epochs: 1, batchSize: 32, backboneLrScale: 0.2, seed: 9 },
   { key: 'full128', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 5 },
   { key: 'full128cm', kind: 'full', backbones: [INAT], res: 128, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 6, cutmix: 0.5 },
   { key: 'full160', kind: 'full', backbones: [INAT], res: 160, train: ['lr', 'hr'], eval: ['lr', 'lr.flip'], epochs: 4 },
@@ -78,11 +90,28 @@ const ROWS: RowSpec[] = [
   { key: 'ensinatimnet', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'imnetfull128'] },
   { key: 'ensfull5', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'full128cm', 'full160', 'full128pl', 'imnetfull128'] },
   { key: 'ensfull4', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'full128cm', 'full160', 'full128pl'] },
+  { key: 'ensdeep', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['deep128a', 'deep128b'] },
+  { key: 'ensdeep3', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['deep128a', 'deep128b', 'deep128c'] },
   { key: 'ens30', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128e3', 'full128bb3e3'] },
   { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
   { key: 'ens', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128'] },
   { key: 'ens2', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['fast', 'partial128', 'both128', 'inat128mlp'] },
 ];
+
+/** The recipe column of the results table: the kind and what the row changes. */
+function describeRecipe(s: RowSpec): string {
+  if (s.kind === 'probe') return `probe (${s.head === 'mlp' ? 'MLP head' : 'softmax regression'})`;
+  if (s.kind === 'ensemble') return `ensemble (${(s.members ?? []).join(' + ')})`;
+  const parts = [s.kind === 'partial' ? `last ${s.blocks} blocks` : 'all layers', `${s.epochs} epochs`];
+  if (s.batchSize) parts.push(`batch ${s.batchSize}`);
+  if (s.cutmix) parts.push(`CutMix p ${s.cutmix}`);
+  if (s.crossRes) parts.push(`64px taught by 256px copy (KL weight ${s.crossRes.weight}, T ${s.crossRes.temperature})`);
+  if (s.backboneLrScale) parts.push(`pretrained layers at ${s.backboneLrScale}x the head's learning rate`);
+  if (s.augment) parts.push(`crop ${s.augment.cropScale.join('-')} + jitter ${s.augment.brightness}`);
+  if (s.pseudoAfter !== undefined) parts.push(`test pseudo-labels (p >= ${s.pseudoThreshold ?? 0.7}) after epoch ${s.pseudoAfter}`);
+  if (s.seed !== undefined) parts.push(`seed ${s.seed}`);
+  return `${s.kind} (${parts.join(', ')})`;
+}
 
 const PRESETS: Record<string, string[]> = {
   fast: ['fast'],
@@ -177,7 +206,7 @@ async function main(): Promise<void> {
       '',
       '| row | recipe | backbone | input | train views | eval views (TTA) | val Macro F1 | val acc | embedding | training | prediction | features computed / cached |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${s.kind}${s.head === 'mlp' ? ' (MLP head)' : s.kind === 'probe' ? ' (softmax regression)' : s.kind === 'partial' ? ` (last ${s.blocks} blocks, ${s.epochs} epochs)` : s.kind === 'full' ? ` (all layers, ${s.epochs} epochs${s.cutmix ? `, CutMix p ${s.cutmix}` : ''}${s.crossRes ? `, 64px taught by 256px copy (KL weight ${s.crossRes.weight}, T ${s.crossRes.temperature})` : ''}${s.backboneLrScale ? `, pretrained layers at ${s.backboneLrScale}x the head's learning rate` : ''}${s.augment ? `, crop ${s.augment.cropScale.join('-')} + jitter ${s.augment.brightness}` : ''}${s.pseudoAfter !== undefined ? `, test pseudo-labels (p >= ${s.pseudoThreshold ?? 0.7}) after epoch ${s.pseudoAfter}` : ''})` : s.kind === 'ensemble' ? ` (${(s.members ?? []).join(' + ')})` : ''} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res ? `${s.res}${s.evalRes && s.evalRes !== s.res ? ` (eval ${s.evalRes})` : ''}` : '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
+      ...rows.map(({ spec: s, r }) => `| ${s.key} | ${describeRecipe(s)} | ${s.kind === 'ensemble' ? '-' : s.backbones.map((b) => (b === INAT ? 'iNat-birds' : 'ImageNet')).join(' + ')} | ${s.res ? `${s.res}${s.evalRes && s.evalRes !== s.res ? ` (eval ${s.evalRes})` : ''}` : '-'} | ${s.train.join(', ') || '-'} | ${s.eval.join(', ') || '-'} | **${r.valMacroF1.toFixed(4)}** | ${r.valAccuracy.toFixed(4)} | ${fmtS(r.timings.embeddingS)} | ${fmtS(r.timings.trainingS)} | ${fmtS(r.timings.predictionS)} | ${r.featuresComputed} / ${r.featuresCached} |`),
       '',
       final ? `Total wall time of this run: ${fmtS(totalS)}.` : `(in progress: ${rows.length}/${specs.length} rows, ${fmtS(totalS)} so far)`,
       reused.length ? `Rows ${reused.join(', ')} reused finished checkpoints of earlier runs (--reuse-checkpoints): their training time is 0 here; see those runs' result files.` : '',
@@ -210,7 +239,7 @@ async function main(): Promise<void> {
       } else fs.rmSync(checkpointDir, { recursive: true, force: true }); // a benchmark row starts fresh
       r = await runFull(split, { backbone: spec.backbones[0]!, checkpointDir, inputSize: spec.res, epochs: spec.epochs, trainSources: spec.train.map((v) => parseView(v).source), evalViews: ev, cutmix: spec.cutmix, evalInputSize: spec.evalRes, crossResolution: spec.crossRes, augment: spec.augment, backboneLrScale: spec.backboneLrScale, pseudoLabel: spec.pseudoAfter !== undefined ? { afterEpoch: spec.pseudoAfter, threshold: spec.pseudoThreshold ?? 0.7 } : undefined, log });
     } else if (spec.kind === 'partial') {
-      r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, log });
+      r = await runPartial(split, { backbone: spec.backbones[0]!, blocks: spec.blocks ?? 2, inputSize: spec.res, trainViews: tr, evalViews: ev, epochs: spec.epochs, batchSize: spec.batchSize, backboneLrScale: spec.backboneLrScale, seed: spec.seed, log });
     } else {
       const members = (spec.members ?? []).map((k) => done.get(k)).filter((x): x is RecipeResult => !!x);
       if (members.length < 2) {

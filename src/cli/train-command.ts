@@ -8,9 +8,11 @@ import { parseInteger, parseNumber, parsePair } from './parse-number.js';
 
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
 /** Default epochs of the fine-tuning recipes (the from-scratch default is the schema's 30). */
-const RECIPE_EPOCHS = { partial: 2, full: 5 } as const;
+const RECIPE_EPOCHS = { partial: 1, full: 5 } as const;
 /** The full recipe's augmentation unless the config file or flags set it: flips only (no crop, no jitter). */
 const FULL_RECIPE_AUGMENT = { cropScale: [1, 1], brightness: 0, contrast: 0, saturation: 0 };
+/** The partial recipe's defaults where they differ from training from scratch: the benchmark's `deep128a` row. */
+const PARTIAL_RECIPE = { blocks: 14, batchSize: 32 };
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Builds the train config: schema defaults <- config file <- CLI flags. */
@@ -27,6 +29,13 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
   // Pretrained recipes converge in a few epochs: their own epoch default unless epochs is given.
   const recipe = merged.recipe;
   if (merged.epochs === undefined && (recipe === 'partial' || recipe === 'full')) merged.epochs = RECIPE_EPOCHS[recipe];
+  if (recipe === 'partial') {
+    // The partial recipe's own defaults (Adam on the new head at 1e-3, pretrained blocks at 0.1x; 128px; views lr, hr
+    // and their flips, from src/transfer), unless the file or flags say otherwise.
+    merged.batchSize ??= PARTIAL_RECIPE.batchSize;
+    merged.lr ??= 1e-3;
+    merged.blocks ??= PARTIAL_RECIPE.blocks;
+  }
   if (recipe === 'full') {
     // The full recipe's own defaults (what its benchmark rows measured), unless the file or flags say otherwise.
     merged.batchSize ??= 32;
@@ -52,12 +61,12 @@ export function trainCommand(): Command {
     .option('--pseudo-after <n>', 'full recipe: epochs before pseudo-labelling (default half of them)', parseInteger)
     .option('--hr-teacher <w>', 'full recipe: train on both views of every image and pull the 64px prediction toward its 256px copy\'s (KL weight; 0 = off)', parseNumber)
     .option('--hr-teacher-temp <t>', 'full recipe: temperature of that KL term (default 2)', parseNumber)
-    .option('--epochs <n>', 'maximum epochs (default 30; --recipe partial 2, full 5)', parseInteger)
+    .option('--epochs <n>', 'maximum epochs (default 30; --recipe partial 1 (each a pass over every training view), full 5)', parseInteger)
     .option('--time-budget-min <m>', 'stop starting new epochs after this many minutes (0 = none)', parseNumber)
-    .option('--batch-size <n>', 'batch size (default 64; --recipe full 32)', parseInteger)
+    .option('--batch-size <n>', 'batch size (default 64; --recipe partial/full 32)', parseInteger)
     .option('--accumulate <n>', 'gradient accumulation steps (default 1)', parseInteger)
-    .option('--lr <lr>', 'peak learning rate for AdamW (default 2e-3; --recipe full: Adam, 1e-3 for the new head)', parseNumber)
-    .option('--backbone-lr-scale <f>', 'full recipe: learning-rate multiplier of the pretrained layers (default 0.1)', parseNumber)
+    .option('--lr <lr>', 'peak learning rate for AdamW (default 2e-3; --recipe partial/full: Adam, 1e-3 for the new head)', parseNumber)
+    .option('--backbone-lr-scale <f>', 'partial/full recipe: learning-rate multiplier of the pretrained layers (default 0.1)', parseNumber)
     .option('--weight-decay <wd>', 'decoupled weight decay (default 0.05)', parseNumber)
     .option('--scheduler <name>', 'cosine | plateau | constant (default cosine)')
     .option('--warmup-epochs <n>', 'linear warmup epochs for cosine (default 1)', parseNumber)
@@ -87,9 +96,9 @@ export function trainCommand(): Command {
     .option('--no-predict-test', 'do not predict test.csv after training')
     .option('--recipe <name>', 'train a pretrained backbone instead of --model: probe (frozen, cached embeddings) | partial (last --blocks) | full')
     .option('--backbone <ids>', 'pretrained backbone id(s) for --recipe, comma-separated (probe concatenates them)', list)
-    .option('--blocks <k>', 'partial: number of last MobileNetV2 blocks to fine-tune', parseInteger)
+    .option('--blocks <k>', 'partial: number of last MobileNetV2 blocks to fine-tune on cached activations of the ones below (default 14 of 18)', parseInteger)
     .option('--head <kind>', 'probe head: linear | mlp')
-    .option('--train-views <views>', "probe/partial training views, e.g. lr,lr.flip,hr,hr.flip (hr = the 256px copy)", list)
+    .option('--train-views <views>', "probe/partial training views, e.g. lr,lr.flip,hr,hr.flip (hr = the 256px copy; partial default all four)", list)
     .option('--eval-views <views>', 'views soft-voted at validation/test time, e.g. lr,lr.flip', list)
     .option('--models-dir <dir>', 'pretrained models folder (default: the cache; ../shared/models is found automatically)')
     .action(async (flags: Record<string, unknown>) => {

@@ -29,8 +29,8 @@ export interface TransferRecipeOptions {
   /** partial: number of last blocks to fine-tune. */
   blocks?: number;
   epochs?: number;
-  /** full: images per step (default 32), new-head learning rate (default 1e-3), pretrained layers' multiplier of it
-   * (default 0.1), label smoothing (default 0.1). */
+  /** partial/full: images per step (partial 128, full 32 when unset), new-head learning rate (default 1e-3), pretrained
+   * layers' multiplier of it (default 0.1), label smoothing (default 0.1). */
   batchSize?: number;
   learningRate?: number;
   backboneLrScale?: number;
@@ -72,7 +72,22 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
   if (opts.recipe === 'probe') {
     r = await runProbe(split, { backbones, inputSize: opts.inputSize, trainViews: views(opts.trainViews), evalViews: views(opts.evalViews), head: opts.head, cacheRoot: opts.cacheRoot, weights: opts.weights, log: opts.log });
   } else if (opts.recipe === 'partial') {
-    r = await runPartial(split, { backbone: backbones[0]!, blocks: opts.blocks ?? 1, inputSize: opts.inputSize, trainViews: views(opts.trainViews), evalViews: views(opts.evalViews), epochs: opts.epochs, cacheRoot: opts.cacheRoot, weights: opts.weights, log: opts.log });
+    r = await runPartial(split, {
+      backbone: backbones[0]!,
+      blocks: opts.blocks ?? 1,
+      inputSize: opts.inputSize,
+      trainViews: views(opts.trainViews),
+      evalViews: views(opts.evalViews),
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      learningRate: opts.learningRate,
+      backboneLrScale: opts.backboneLrScale,
+      labelSmoothing: opts.labelSmoothing,
+      seed: opts.seed,
+      cacheRoot: opts.cacheRoot,
+      weights: opts.weights,
+      log: opts.log,
+    });
   } else {
     if (!opts.checkpointDir) throw new Error('full fine-tuning needs a checkpoint folder (checkpointDir)');
     // Training views name the sources full fine-tuning samples from (flips are drawn at random anyway).

@@ -195,9 +195,12 @@ export interface PartialOptions {
   backbone: string;
   /** Number of last backbone blocks to fine-tune (1 = Conv_1 only, 2 = expanded_conv_16 + Conv_1, ...). */
   blocks: number;
+  /** Input resolution (default 128). */
   inputSize?: number;
+  /** Training views; each epoch passes over every view of every image (default lr, hr and their flips). */
   trainViews?: ViewSpec[];
   evalViews?: ViewSpec[];
+  /** Epochs (default 1), images per step (default 32), new-head learning rate (default 1e-3; cosine to 0). */
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
@@ -215,8 +218,8 @@ export interface PartialOptions {
 /** Fine-tunes the last K blocks plus a new head, on cached activations of the block below them. */
 export async function runPartial(split: TransferSplit, opts: PartialOptions): Promise<RecipeResult> {
   const log = opts.log ?? (() => {});
-  const res = opts.inputSize ?? 160;
-  const trainViews = opts.trainViews ?? [{ source: 'lr' }, { source: 'hr' }];
+  const res = opts.inputSize ?? 128;
+  const trainViews = opts.trainViews ?? [{ source: 'lr' }, { source: 'hr' }, { source: 'lr', flip: true }, { source: 'hr', flip: true }];
   const evalViews = opts.evalViews ?? DEFAULT_EVAL_VIEWS;
   if (evalViews.some((v) => v.source !== 'lr')) throw new Error('evaluation views must use the 64px image');
   const bb = await loadPretrained(opts.backbone, opts.weights);
@@ -253,8 +256,8 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
   const model = tfl.model({ inputs: input, outputs: logits });
   const nTrain = split.train.labels.length;
   const N = nTrain * trainViews.length;
-  const epochs = opts.epochs ?? 4;
-  const bs = opts.batchSize ?? 128;
+  const epochs = opts.epochs ?? 1;
+  const bs = opts.batchSize ?? 32;
   const lr0 = opts.learningRate ?? 1e-3;
   const lrScale = opts.backboneLrScale ?? 0.1;
   const wd = opts.weightDecay ?? 1e-4;
@@ -269,7 +272,19 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
   const xb = new Float32Array(bs * dim);
   const yb = new Int32Array(bs);
   const steps = Math.ceil(N / bs) * epochs;
+  log(`partial: last ${opts.blocks} blocks of ${bb.id} trained on cached ${cut.block} activations @${res}: ${N} samples (${trainViews.length} views) per epoch, batch ${bs}, lr ${lr0} (pretrained blocks x${lrScale}), ${epochs} epochs`);
   let step = 0;
+  const predictAll = (f: Float32Array) => {
+    const n = f.length / dim;
+    const out = new Float32Array(n * numClasses);
+    for (let s = 0; s < n; s += 256) {
+      const e = Math.min(n, s + 256);
+      const p = tf.tidy(() => tf.softmax(model.predict(tf.tensor(f.subarray(s * dim, e * dim), [e - s, ...shape])) as tf.Tensor2D));
+      out.set(p.dataSync() as Float32Array, s * numClasses);
+      p.dispose();
+    }
+    return out;
+  };
   const [, trainingS] = await seconds(async () => {
     for (let ep = 0; ep < epochs; ep++) {
       rng.shuffle(order);
@@ -301,21 +316,13 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
         lossSum += (await value.data())[0]!;
         tf.dispose([value, ...Object.values(grads)]);
         nb++;
+        if (nb % 100 === 0) log(`  partial ${bb.id} K=${opts.blocks} epoch ${ep + 1}/${epochs} step ${nb}/${Math.ceil(N / bs)} loss ${(lossSum / nb).toFixed(4)}`);
       }
-      log(`  partial ${bb.id} K=${opts.blocks} epoch ${ep + 1}/${epochs} loss ${(lossSum / nb).toFixed(4)}`);
+      // Validation F1 on the first evaluation view after every epoch (its activations are cached: cheap).
+      const valF1 = classificationReport(split.val.labels, argmaxRows(predictAll(emb.val[0]!.features), numClasses), split.classes).macroF1;
+      log(`  partial ${bb.id} K=${opts.blocks} epoch ${ep + 1}/${epochs} loss ${(lossSum / nb).toFixed(4)} val macro F1 (${viewKey(evalViews[0]!)}) ${valF1.toFixed(4)}`);
     }
   });
-  const predictAll = (f: Float32Array) => {
-    const n = f.length / dim;
-    const out = new Float32Array(n * numClasses);
-    for (let s = 0; s < n; s += 256) {
-      const e = Math.min(n, s + 256);
-      const p = tf.tidy(() => tf.softmax(model.predict(tf.tensor(f.subarray(s * dim, e * dim), [e - s, ...shape])) as tf.Tensor2D));
-      out.set(p.dataSync() as Float32Array, s * numClasses);
-      p.dispose();
-    }
-    return out;
-  };
   const [pred, predictionS] = await seconds(async () => ({
     val: softVote(emb.val.map((f) => predictAll(f.features))),
     test: emb.test.length ? softVote(emb.test.map((f) => predictAll(f.features))) : undefined,

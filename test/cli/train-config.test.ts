@@ -8,7 +8,9 @@ import { resolveTrainConfig } from '../../src/cli/train-command.js';
 test('epochs: 30 from scratch, the recipe default for partial/full, and an explicit value always wins', () => {
   assert.equal(resolveTrainConfig({}).epochs, 30);
   assert.equal(resolveTrainConfig({ recipe: 'full', backbone: ['mobilenetv2-inat-birds'] }).epochs, 5);
-  assert.equal(resolveTrainConfig({ recipe: 'partial', backbone: ['mobilenetv2-inat-birds'] }).epochs, 2);
+  const partial = resolveTrainConfig({ recipe: 'partial', backbone: ['mobilenetv2-inat-birds'] });
+  assert.deepEqual([partial.epochs, partial.blocks, partial.batchSize, partial.lr], [1, 14, 32, 1e-3], 'the partial recipe defaults');
+  assert.deepEqual([resolveTrainConfig({ recipe: 'partial', blocks: 3, batchSize: 128 })].map((c) => [c.blocks, c.batchSize])[0], [3, 128]);
   assert.equal(resolveTrainConfig({ recipe: 'full', backbone: ['mobilenetv2-inat-birds'], epochs: 3 }).epochs, 3);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-cfg-'));
   const file = path.join(dir, 'cfg.yaml');

@@ -61,6 +61,16 @@ test('transfer probe from the CLI on birds25-mini writes a run folder with repor
   for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv']) assert.ok(fs.existsSync(path.join(work, 'probe', f)), f);
 });
 
+test('partial fine-tuning from the CLI on birds25-mini: options reach the recipe, run folder written', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-partial-'));
+  const r = runCli(['train', '--recipe', 'partial', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--blocks', '4', '--batch-size', '64', '--lr', '2e-3', '--train-views', 'lr,hr', '--eval-views', 'lr', '--project', work, '--name', 'partial'], { timeoutMs: 280_000 });
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  assert.match(r.stderr, /partial: last 4 blocks of mobilenetv2-inat-birds trained on cached expanded_conv_13 activations @64: \d+ samples \(2 views\) per epoch, batch 64, lr 0\.002 \(pretrained blocks x0\.1\), 1 epochs/);
+  const m = /val macro F1 (\d\.\d{4})/.exec(r.stdout);
+  assert.ok(m && Number(m[1]) > 0.3, r.stdout.slice(-500));
+  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv']) assert.ok(fs.existsSync(path.join(work, 'partial', f)), f);
+});
+
 test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch validation, time budget', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-full-'));
   const r = runCli(['train', '--recipe', 'full', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--epochs', '3', '--time-budget-min', '0.0001', '--eval-views', 'lr,lr.flip', '--hr-teacher', '1', '--crop-scale', '0.8,1', '--project', work, '--name', 'full'], { timeoutMs: 280_000 });

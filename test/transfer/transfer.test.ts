@@ -13,7 +13,7 @@ import { predictProbs } from '../../src/predict/predict-probs.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { softVote, trainHead } from '../../src/transfer/head.js';
 import { selectPseudoLabels } from '../../src/transfer/pseudo-label.js';
-import { loadTransferSplit, runProbe } from '../../src/transfer/recipes.js';
+import { loadTransferSplit, runPartial, runProbe } from '../../src/transfer/recipes.js';
 import { mapSpecies } from '../../src/transfer/zeroshot.js';
 import { parseLabels } from '../../src/weights/labels.js';
 import { loadPretrained } from '../../src/weights/index.js';
@@ -109,6 +109,22 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     const again = await computeFeatures(split.val.images, parseView('lr'), { backboneId: bb.id, graph: bb.graph, inputSize: 96, cacheRoot });
     assert.equal(again.computed, 0);
     assert.equal((await fs.stat(path.join(dir, 'rows.f32'))).size % (1280 * 4), 0);
+  });
+
+  it('partial: fine-tunes the top blocks on cached activations, logs validation F1 per epoch, learns', async () => {
+    await selectBackend('wasm', () => {});
+    const cacheRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-partial-'));
+    const split = loadTransferSplit(mini, { limit: 120, valFraction: 0.25, seed: 3, withTest: false });
+    const logs: string[] = [];
+    const opts = { backbone: 'mobilenetv2-inat-birds', blocks: 14, inputSize: 64, trainViews: [parseView('lr'), parseView('hr'), parseView('lr.flip')], evalViews: [parseView('lr'), parseView('lr.flip')], epochs: 2, batchSize: 16, cacheRoot, weights: { offline: true }, log: (m: string) => logs.push(m) };
+    const r = await runPartial(split, opts);
+    // Activations below the 14 trained blocks: expanded_conv_3's output, computed once per view and image.
+    assert.equal(r.featuresComputed, split.train.labels.length * 3 + split.val.labels.length * 2);
+    assert.ok(existsSync(path.join(cacheRoot, 'features', 'mobilenetv2-inat-birds', 'block-expanded_conv_3@64', 'hr')));
+    const epochLines = logs.filter((l) => /epoch \d\/2 loss [\d.]+ val macro F1 \(lr\) [\d.]+$/.test(l));
+    assert.equal(epochLines.length, 2, logs.join('\n'));
+    assert.ok(r.valMacroF1 > 0.3, `val Macro F1 ${r.valMacroF1} (chance is 0.04)`);
+    await assert.rejects(runPartial(split, { ...opts, blocks: 19 }), /blocks must be in 1\.\.18/);
   });
 
   it('registers pretrained MobileNetV2 architectures that build trainable logits models', async () => {
