@@ -35,7 +35,7 @@ export interface TransferRecipeOptions {
   learningRate?: number;
   backboneLrScale?: number;
   labelSmoothing?: number;
-  /** full: checkpoint folder (resumes when it holds a checkpoint). */
+  /** full: checkpoint folder (resumes when it holds a checkpoint); partial: where the finished network is saved. */
   checkpointDir?: string;
   /** full: plan only as many epochs as fit in this many minutes (0 = no limit). */
   timeBudgetMin?: number;
@@ -85,6 +85,7 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
       labelSmoothing: opts.labelSmoothing,
       seed: opts.seed,
       cacheRoot: opts.cacheRoot,
+      checkpointDir: opts.checkpointDir,
       weights: opts.weights,
       log: opts.log,
     });

@@ -14,7 +14,7 @@ import { labelsOf, type Dataset } from '../data/dataset.js';
 import { stratifiedSplit } from '../data/split.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { type CacheOptions, loadPretrained } from '../weights/index.js';
-import { backboneBlocks, buildLayersModel, type CutPoint } from '../weights/tflite-import.js';
+import { backboneBlocks, buildLayersModel, type CutPoint, type FloatGraph } from '../weights/tflite-import.js';
 import { computeFeatures, type FeatureImage, viewKey, type ViewSpec } from './features.js';
 import { Head, type HeadOptions, softVote, trainHead } from './head.js';
 
@@ -191,6 +191,26 @@ export async function runProbe(split: TransferSplit, opts: ProbeOptions): Promis
   };
 }
 
+/** Puts the trained tail (blocks above the cut + new head) on top of the frozen pretrained blocks and saves the whole. */
+async function saveWholeNetwork(dir: string, tail: tfl.LayersModel, bb: { id: string; graph: FloatGraph }, meta: { numClasses: number; inputSize: number; classes: string[]; epochs: number; blocks: number }): Promise<void> {
+  const { buildFineTuneModel, TRANSFER_FULL_PREFIX } = await import('./full.js');
+  const { saveCheckpoint } = await import('../train/checkpoint.js');
+  const whole = buildFineTuneModel(bb.graph, meta.numClasses, meta.inputSize);
+  const trained = new Map(tail.weights.map((w) => [w.originalName, w]));
+  let copied = 0;
+  for (const w of whole.weights) {
+    const src = trained.get(w.originalName);
+    if (!src) continue;
+    if (src.shape.join('x') !== w.shape.join('x')) throw new Error(`partial: ${w.originalName} is ${src.shape.join('x')} in the trained blocks, ${w.shape.join('x')} in the whole network`);
+    w.write(src.read());
+    copied++;
+  }
+  if (copied !== trained.size) throw new Error(`partial: ${trained.size - copied} trained weights have no counterpart in the whole network`);
+  fs.mkdirSync(dir, { recursive: true });
+  await saveCheckpoint(path.join(dir, 'last.ckpt'), whole, { model: `${TRANSFER_FULL_PREFIX}${bb.id}`, numClasses: meta.numClasses, inputSize: meta.inputSize, evalInputSize: meta.inputSize, classes: meta.classes, epochsDone: meta.epochs, recipe: `partial, last ${meta.blocks} blocks` });
+  whole.dispose();
+}
+
 export interface PartialOptions {
   backbone: string;
   /** Number of last backbone blocks to fine-tune (1 = Conv_1 only, 2 = expanded_conv_16 + Conv_1, ...). */
@@ -213,6 +233,9 @@ export interface PartialOptions {
   weights?: CacheOptions;
   log?: (msg: string) => void;
   name?: string;
+  /** Writes `last.ckpt` here: the whole network (frozen blocks, trained blocks, new head) as a full-recipe checkpoint,
+   * so `plumage predict --run` and ensembles load it like a full fine-tune. */
+  checkpointDir?: string;
 }
 
 /** Fine-tunes the last K blocks plus a new head, on cached activations of the block below them. */
@@ -329,6 +352,7 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
   }));
   optHead.dispose();
   optBody.dispose();
+  if (opts.checkpointDir) await saveWholeNetwork(opts.checkpointDir, model, bb, { numClasses, inputSize: res, classes: split.classes, epochs, blocks: opts.blocks });
   model.dispose();
   const rep = classificationReport(split.val.labels, argmaxRows(pred.val, numClasses), split.classes);
   return {

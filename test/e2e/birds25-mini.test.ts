@@ -68,7 +68,13 @@ test('partial fine-tuning from the CLI on birds25-mini: options reach the recipe
   assert.match(r.stderr, /partial: last 4 blocks of mobilenetv2-inat-birds trained on cached expanded_conv_13 activations @64: \d+ samples \(2 views\) per epoch, batch 64, lr 0\.002 \(pretrained blocks x0\.1\), 1 epochs/);
   const m = /val macro F1 (\d\.\d{4})/.exec(r.stdout);
   assert.ok(m && Number(m[1]) > 0.3, r.stdout.slice(-500));
-  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv']) assert.ok(fs.existsSync(path.join(work, 'partial', f)), f);
+  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt']) assert.ok(fs.existsSync(path.join(work, 'partial', f)), f);
+  // The saved network predicts new images.
+  const val = parse(fs.readFileSync(path.join(mini.path, 'val.csv'), 'utf8'), { columns: true }) as { id: string; img_path: string }[];
+  const out = path.join(work, 'partial.csv');
+  const p = runCli(['predict', '--run', path.join(work, 'partial'), '--data', path.join(mini.path, 'val.csv'), '--output', out]);
+  assert.equal(p.code, 0, p.stderr.slice(-2000));
+  assert.deepEqual((parse(fs.readFileSync(out, 'utf8'), { columns: true }) as { id: string }[]).map((r) => r.id), val.map((r) => r.id));
 });
 
 test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch validation, time budget', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {

@@ -116,15 +116,24 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     const cacheRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'plumage-partial-'));
     const split = loadTransferSplit(mini, { limit: 120, valFraction: 0.25, seed: 3, withTest: false });
     const logs: string[] = [];
-    const opts = { backbone: 'mobilenetv2-inat-birds', blocks: 14, inputSize: 64, trainViews: [parseView('lr'), parseView('hr'), parseView('lr.flip')], evalViews: [parseView('lr'), parseView('lr.flip')], epochs: 2, batchSize: 16, cacheRoot, weights: { offline: true }, log: (m: string) => logs.push(m) };
+    const checkpointDir = path.join(cacheRoot, 'run');
+    const opts = { backbone: 'mobilenetv2-inat-birds', blocks: 14, inputSize: 64, trainViews: [parseView('lr'), parseView('hr'), parseView('lr.flip')], evalViews: [parseView('lr')], epochs: 2, batchSize: 16, cacheRoot, checkpointDir, weights: { offline: true }, log: (m: string) => logs.push(m) };
     const r = await runPartial(split, opts);
     // Activations below the 14 trained blocks: expanded_conv_3's output, computed once per view and image.
-    assert.equal(r.featuresComputed, split.train.labels.length * 3 + split.val.labels.length * 2);
+    assert.equal(r.featuresComputed, split.train.labels.length * 3 + split.val.labels.length);
     assert.ok(existsSync(path.join(cacheRoot, 'features', 'mobilenetv2-inat-birds', 'block-expanded_conv_3@64', 'hr')));
     const epochLines = logs.filter((l) => /epoch \d\/2 loss [\d.]+ val macro F1 \(lr\) [\d.]+$/.test(l));
     assert.equal(epochLines.length, 2, logs.join('\n'));
     assert.ok(r.valMacroF1 > 0.3, `val Macro F1 ${r.valMacroF1} (chance is 0.04)`);
     await assert.rejects(runPartial(split, { ...opts, blocks: 19 }), /blocks must be in 1\.\.18/);
+    // The saved whole network (frozen blocks + trained ones + head) predicts from images what the recipe predicted
+    // from cached activations.
+    const run = await loadRun(path.join(checkpointDir, 'last.ckpt'), 'last', { offline: true });
+    const px = await Promise.all(split.val.images.map(async (im) => decodeImage(await fs.readFile(im.lr), 64, im.lr)));
+    const p = await predictProbs(run.model, px, 64, { inputSize: 64 });
+    assert.equal(p.length, r.valProbs.length);
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i]! - r.valProbs[i]!) < 1e-4, `probability ${i}: ${p[i]} vs ${r.valProbs[i]}`);
+    run.model.dispose();
   });
 
   it('registers pretrained MobileNetV2 architectures that build trainable logits models', async () => {
