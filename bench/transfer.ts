@@ -91,6 +91,7 @@ const ROWS: RowSpec[] = [
   { key: 'ensfull5', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'full128cm', 'full160', 'full128pl', 'imnetfull128'] },
   { key: 'ensfull4', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'full128cm', 'full160', 'full128pl'] },
   { key: 'ensdeep', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['deep128a', 'deep128b'] },
+  { key: 'ensmix', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['deep128a', 'full128e3'] },
   { key: 'ensdeep3', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['deep128a', 'deep128b', 'deep128c'] },
   { key: 'ens30', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128e3', 'full128bb3e3'] },
   { key: 'ensfull', kind: 'ensemble', backbones: [], res: 0, train: [], eval: [], members: ['full128', 'fast', 'both128'] },
