@@ -26,10 +26,10 @@ export interface TransferRecipeOptions {
   trainViews?: string[];
   evalViews?: string[];
   head?: HeadOptions;
-  /** partial: number of last blocks to fine-tune. */
+  /** partial: number of last blocks to fine-tune (default 14 of 18). */
   blocks?: number;
   epochs?: number;
-  /** partial/full: images per step (partial 128, full 32 when unset), new-head learning rate (default 1e-3), pretrained
+  /** partial/full: images per step (32 when unset), new-head learning rate (default 1e-3), pretrained
    * layers' multiplier of it (default 0.1), label smoothing (default 0.1). */
   batchSize?: number;
   learningRate?: number;
@@ -74,7 +74,7 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Re
   } else if (opts.recipe === 'partial') {
     r = await runPartial(split, {
       backbone: backbones[0]!,
-      blocks: opts.blocks ?? 1,
+      blocks: opts.blocks ?? 14,
       inputSize: opts.inputSize,
       trainViews: views(opts.trainViews),
       evalViews: views(opts.evalViews),

@@ -13,6 +13,7 @@ import { loadDaconLabelled, loadDaconTest } from '../data/dacon.js';
 import { labelsOf, type Dataset } from '../data/dataset.js';
 import { stratifiedSplit } from '../data/split.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
+import { saveCheckpoint } from '../train/checkpoint.js';
 import { type CacheOptions, loadPretrained } from '../weights/index.js';
 import { backboneBlocks, buildLayersModel, type CutPoint, type FloatGraph } from '../weights/tflite-import.js';
 import { computeFeatures, type FeatureImage, viewKey, type ViewSpec } from './features.js';
@@ -193,8 +194,8 @@ export async function runProbe(split: TransferSplit, opts: ProbeOptions): Promis
 
 /** Puts the trained tail (blocks above the cut + new head) on top of the frozen pretrained blocks and saves the whole. */
 async function saveWholeNetwork(dir: string, tail: tfl.LayersModel, bb: { id: string; graph: FloatGraph }, meta: { numClasses: number; inputSize: number; classes: string[]; epochs: number; blocks: number }): Promise<void> {
+  // full.ts imports this module: loaded on use, not at module evaluation.
   const { buildFineTuneModel, TRANSFER_FULL_PREFIX } = await import('./full.js');
-  const { saveCheckpoint } = await import('../train/checkpoint.js');
   const whole = buildFineTuneModel(bb.graph, meta.numClasses, meta.inputSize);
   const trained = new Map(tail.weights.map((w) => [w.originalName, w]));
   let copied = 0;
