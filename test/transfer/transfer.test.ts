@@ -23,6 +23,18 @@ const models = path.resolve(root, '..', 'shared', 'models');
 const mini = path.resolve(root, '..', 'shared', 'data', 'birds25-mini');
 const skipShared = !existsSync(models) || !existsSync(mini) ? `skipped: ${models} or ${mini} is absent` : false;
 
+/** Loads a saved fine-tune as `plumage predict` does; its probabilities on the 64px images must equal `expected`. */
+async function assertCheckpointPredicts(checkpoint: string, images: { lr: string }[], size: number, expected: Float32Array): Promise<void> {
+  const run = await loadRun(checkpoint, 'last', { offline: true });
+  assert.equal(run.meta.inputSize, size);
+  assert.deepEqual(run.model.inputs[0]!.shape, [null, size, size, 3]);
+  const px = await Promise.all(images.map(async (im) => decodeImage(await fs.readFile(im.lr), size, im.lr)));
+  const p = await predictProbs(run.model, px, size, { inputSize: size });
+  assert.equal(p.length, expected.length);
+  for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i]! - expected[i]!) < 1e-4, `probability ${i}: ${p[i]} vs ${expected[i]}`);
+  run.model.dispose();
+}
+
 describe('transfer building blocks', () => {
   it('view keys round-trip', () => {
     for (const k of ['lr', 'hr', 'lr.flip', 'hr.crop85c', 'lr.crop90tl.flip']) assert.equal(viewKey(parseView(k)), k);
@@ -128,12 +140,7 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     await assert.rejects(runPartial(split, { ...opts, blocks: 19 }), /blocks must be in 1\.\.18/);
     // The saved whole network (frozen blocks + trained ones + head) predicts from images what the recipe predicted
     // from cached activations.
-    const run = await loadRun(path.join(checkpointDir, 'last.ckpt'), 'last', { offline: true });
-    const px = await Promise.all(split.val.images.map(async (im) => decodeImage(await fs.readFile(im.lr), 64, im.lr)));
-    const p = await predictProbs(run.model, px, 64, { inputSize: 64 });
-    assert.equal(p.length, r.valProbs.length);
-    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i]! - r.valProbs[i]!) < 1e-4, `probability ${i}: ${p[i]} vs ${r.valProbs[i]}`);
-    run.model.dispose();
+    await assertCheckpointPredicts(path.join(checkpointDir, 'last.ckpt'), split.val.images, 64, r.valProbs);
   });
 
   it('registers pretrained MobileNetV2 architectures that build trainable logits models', async () => {
@@ -215,13 +222,6 @@ describe('transfer recipes on birds25-mini', { skip: skipShared }, () => {
     assert.ok(state.pseudo.every((p) => Number.isInteger(p.label) && p.label >= 0 && p.label < 25));
     assert.ok(logs.some((l) => /pseudo-labelled \d+ of \d+ test images/.test(l)), logs.join('\n'));
     // The fine-tuned checkpoint loads for `plumage predict` at its prediction size and gives the same probabilities.
-    const run = await loadRun(dir.endsWith('.ckpt') ? dir : path.join(dir, 'last.ckpt'), 'last', { offline: true });
-    assert.equal(run.meta.inputSize, 96);
-    assert.deepEqual(run.model.inputs[0]!.shape, [null, 96, 96, 3]);
-    const px = await Promise.all(split.val.images.map(async (im) => decodeImage(await fs.readFile(im.lr), 96, im.lr)));
-    const p = await predictProbs(run.model, px, 96, { inputSize: 96 });
-    assert.equal(p.length, r.valProbs.length);
-    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i]! - r.valProbs[i]!) < 1e-4, `probability ${i}: ${p[i]} vs ${r.valProbs[i]}`);
-    run.model.dispose();
+    await assertCheckpointPredicts(path.join(dir, 'last.ckpt'), split.val.images, 96, r.valProbs);
   });
 });
