@@ -7,12 +7,17 @@ import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
 import { parseInteger, parseNumber, parsePair } from './parse-number.js';
 
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
-/** Default epochs of the fine-tuning recipes (the from-scratch default is the schema's 30). */
-const RECIPE_EPOCHS = { partial: 1, full: 5 } as const;
+/**
+ * The fine-tuning recipes' own defaults where they differ from training from scratch (what their benchmark rows
+ * measured: `full128`, `deep128a`); the file or flags override each. Adam on the new head at 1e-3, pretrained layers at
+ * 0.1x; partial's 128px and views (lr, hr and their flips) come from src/transfer.
+ */
+const RECIPE_DEFAULTS = {
+  partial: { epochs: 1, batchSize: 32, lr: 1e-3, blocks: 14 },
+  full: { epochs: 5, batchSize: 32, lr: 1e-3 },
+} as const;
 /** The full recipe's augmentation unless the config file or flags set it: flips only (no crop, no jitter). */
 const FULL_RECIPE_AUGMENT = { cropScale: [1, 1], brightness: 0, contrast: 0, saturation: 0 };
-/** The partial recipe's defaults where they differ from training from scratch: the benchmark's `deep128a` row. */
-const PARTIAL_RECIPE = { blocks: 14, batchSize: 32 };
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Builds the train config: schema defaults <- config file <- CLI flags. */
@@ -26,20 +31,11 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
     else top[k] = v;
   }
   const merged = mergeOptions(fromFile, top, Object.keys(augment).length ? { augment } : {});
-  // Pretrained recipes converge in a few epochs: their own epoch default unless epochs is given.
   const recipe = merged.recipe;
-  if (merged.epochs === undefined && (recipe === 'partial' || recipe === 'full')) merged.epochs = RECIPE_EPOCHS[recipe];
-  if (recipe === 'partial') {
-    // The partial recipe's own defaults (Adam on the new head at 1e-3, pretrained blocks at 0.1x; 128px; views lr, hr
-    // and their flips, from src/transfer), unless the file or flags say otherwise.
-    merged.batchSize ??= PARTIAL_RECIPE.batchSize;
-    merged.lr ??= 1e-3;
-    merged.blocks ??= PARTIAL_RECIPE.blocks;
+  if (recipe === 'partial' || recipe === 'full') {
+    for (const [k, v] of Object.entries(RECIPE_DEFAULTS[recipe])) merged[k] ??= v;
   }
   if (recipe === 'full') {
-    // The full recipe's own defaults (what its benchmark rows measured), unless the file or flags say otherwise.
-    merged.batchSize ??= 32;
-    merged.lr ??= 1e-3;
     merged.augment = { ...FULL_RECIPE_AUGMENT, ...((merged.augment as Record<string, unknown> | undefined) ?? {}) };
   }
   return validateConfig(trainConfigSchema, merged, typeof config === 'string' ? `${config} + command line` : 'command line');
