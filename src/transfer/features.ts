@@ -12,7 +12,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage } from '../data/decode.js';
 import { plumageCacheDir } from '../util/cache-dir.js';
-import { FrozenForward, cutShape, type CutPoint, type FloatGraph } from '../weights/tflite-import.js';
+import { FrozenForward } from '../weights/frozen-forward.js';
+import { cutShape, type CutPoint, type FloatGraph } from '../weights/tflite-graph.js';
 
 /** One view of an image: which file (64px 'lr' or its 256px 'hr' copy), optional horizontal flip and crop. */
 export interface ViewSpec {

@@ -16,7 +16,7 @@ import { loadWeightsInto, readCheckpoint, saveCheckpoint } from '../train/checkp
 import { TrainProgress } from '../train/progress.js';
 import { Rng } from '../util/random.js';
 import { type CacheOptions, loadPretrained } from '../weights/index.js';
-import { applyGraph } from '../weights/tflite-import.js';
+import { applyGraph } from '../weights/tflite-layers.js';
 import { decodeView, type FeatureImage, viewBatch, type ViewSpec } from './features.js';
 import { softVote } from './head.js';
 import { type PseudoLabel, selectPseudoLabels } from './pseudo-label.js';

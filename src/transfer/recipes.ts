@@ -15,7 +15,8 @@ import { stratifiedSplit } from '../data/split.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { type CacheOptions, loadPretrained } from '../weights/index.js';
-import { backboneBlocks, buildLayersModel, type CutPoint, type FloatGraph } from '../weights/tflite-import.js';
+import { backboneBlocks, type CutPoint, type FloatGraph } from '../weights/tflite-graph.js';
+import { buildLayersModel } from '../weights/tflite-layers.js';
 import { computeFeatures, type FeatureImage, viewKey, type ViewSpec } from './features.js';
 import { Head, type HeadOptions, softVote, trainHead } from './head.js';
 
@@ -273,7 +274,7 @@ export async function runPartial(split: TransferSplit, opts: PartialOptions): Pr
   const numClasses = split.classes.length;
   // Tail model: pretrained blocks above the cut -> pooled embedding -> dropout -> new dense head.
   const input = tfl.input({ shape });
-  const { applyGraph } = await import('../weights/tflite-import.js');
+  const { applyGraph } = await import('../weights/tflite-layers.js');
   let y = applyGraph(bb.graph, input, { from: cut, to: 'embedding', trainable: true });
   y = tfl.layers.dropout({ rate: 0.2 }).apply(y) as tfl.SymbolicTensor;
   const logits = tfl.layers.dense({ units: numClasses, name: 'new_head', kernelInitializer: 'zeros' }).apply(y) as tfl.SymbolicTensor;

@@ -3,12 +3,12 @@ import fs from 'node:fs/promises';
 import { type CacheOptions, pullModel } from './cache.js';
 import { type Label, parseLabels } from './labels.js';
 import { type Artifact, ARTIFACTS, getArtifact } from './registry.js';
-import { type FloatGraph, loadFloatGraph } from './tflite-import.js';
+import { loadFloatGraph } from './tflite-dequantize.js';
+import type { FloatGraph } from './tflite-graph.js';
 
 export * from './cache.js';
 export * from './labels.js';
 export * from './registry.js';
-export { backboneBlocks, buildLayersModel, cutShape, loadFloatGraph, type CutPoint, type FloatGraph } from './tflite-import.js';
 
 export interface PretrainedBackbone {
   id: string;

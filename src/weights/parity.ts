@@ -3,7 +3,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runReference } from './tflite-reference.js';
-import { FrozenForward, type FloatGraph } from './tflite-import.js';
+import { FrozenForward } from './frozen-forward.js';
+import type { FloatGraph } from './tflite-graph.js';
 
 export interface ParityResult {
   images: number;

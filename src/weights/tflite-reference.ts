@@ -5,7 +5,7 @@
  * SaturatingRoundingDoublingHighMul / RoundingDivideByPOT requantization, add with left_shift 20,
  * rounded integer average pool).
  *
- * It exists to check the float rebuild (tflite-import.ts) against an independent integer implementation.
+ * It exists to check the float rebuild (tflite-dequantize.ts, frozen-forward.ts) against an independent integer implementation.
  * Exception, documented: SOFTMAX is computed in float64 from the dequantized uint8 logits and quantized to the
  * output scale (TFLite uses a fixed-point exp; the two differ by at most about one output step).
  * Batch size 1, NHWC. Pure JavaScript, so slow (about a second per 224x224 MobileNetV2 image).

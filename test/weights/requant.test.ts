@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/runtime/backend.js';
-import { requantExact } from '../../src/weights/tflite-import.js';
+import { requantExact } from '../../src/weights/fake-quant.js';
 import { mulByQuantizedMultiplier, quantizeMultiplier } from '../../src/weights/tflite-reference.js';
 import { Rng } from '../../src/util/random.js';
 

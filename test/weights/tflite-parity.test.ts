@@ -6,9 +6,10 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { decodeImage } from '../../src/data/decode.js';
-import { buildLayersModel, loadPretrained } from '../../src/weights/index.js';
+import { loadPretrained } from '../../src/weights/index.js';
+import { buildLayersModel } from '../../src/weights/tflite-layers.js';
 import { checkOpParity, checkParityVariants } from '../../src/weights/parity.js';
-import { FrozenForward } from '../../src/weights/tflite-import.js';
+import { FrozenForward } from '../../src/weights/frozen-forward.js';
 import { runReference } from '../../src/weights/tflite-reference.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
