@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beitPresets, buildBeit } from './beit.js';
-import { buildPretrainedMobileNetV2, mobilenetv2Configs } from './mobilenetv2.js';
+import { loadPretrained } from '../weights/index.js';
+import { buildMobileNetV2, mobilenetv2Configs } from './mobilenetv2.js';
 import { buildResNet, resnetConfigs } from './resnet.js';
 import { buildSwinv2, swinv2Presets } from './swinv2.js';
 
@@ -60,8 +61,8 @@ for (const [name, p] of Object.entries(beitPresets)) {
 
 for (const [name, cfg] of Object.entries(mobilenetv2Configs)) {
   registerArchitecture(name, {
-    description: cfg.description,
+    description: `${cfg.description}; weights: ${cfg.weights}`,
     inputSize: cfg.inputSize,
-    build: ({ numClasses, inputSize }) => buildPretrainedMobileNetV2(name as keyof typeof mobilenetv2Configs, { numClasses, inputSize: inputSize ?? cfg.inputSize }),
+    build: async ({ numClasses, inputSize }) => buildMobileNetV2(cfg, { numClasses, inputSize, graph: (await loadPretrained(cfg.weights)).graph }),
   });
 }

@@ -16,7 +16,8 @@ import { loadWeightsInto, readCheckpoint, saveCheckpoint } from '../train/checkp
 import { TrainProgress } from '../train/progress.js';
 import { Rng } from '../util/random.js';
 import { type CacheOptions, loadPretrained } from '../weights/index.js';
-import { applyGraph } from '../weights/tflite-layers.js';
+import { buildMobileNetV2, mobilenetv2Configs } from '../models/mobilenetv2.js';
+import type { FloatGraph } from '../weights/tflite-graph.js';
 import { decodeView, type FeatureImage, viewBatch, type ViewSpec } from './features.js';
 import { softVote } from './head.js';
 import { type PseudoLabel, selectPseudoLabels } from './pseudo-label.js';
@@ -139,12 +140,9 @@ export function crossResolutionLoss(logits: tf.Tensor2D, temperature: number): t
 /** Checkpoint `model` field of a full fine-tune: this prefix + the backbone id. */
 export const TRANSFER_FULL_PREFIX = 'transfer-full:';
 
-export function buildFineTuneModel(graph: Parameters<typeof applyGraph>[0], numClasses: number, inputSize: number): tfl.LayersModel {
-  const input = tfl.input({ shape: [inputSize, inputSize, 3], name: 'image' });
-  let y = applyGraph(graph, input, { from: 'image', to: 'embedding', trainable: true });
-  y = tfl.layers.dropout({ rate: 0.2, name: 'head_dropout' }).apply(y) as tfl.SymbolicTensor;
-  const logits = tfl.layers.dense({ units: numClasses, name: 'new_head', kernelInitializer: 'zeros' }).apply(y) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: logits, name: 'mobilenetv2_finetune' });
+/** The whole MobileNetV2 classifier (src/models/mobilenetv2.ts); kept until the transfer recipes fold into the engine. */
+export function buildFineTuneModel(graph: FloatGraph, numClasses: number, inputSize: number): tfl.LayersModel {
+  return buildMobileNetV2(mobilenetv2Configs['mobilenetv2-inat-birds'], { numClasses, inputSize, graph });
 }
 
 interface FullState {
