@@ -24,9 +24,3 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
     throw err;
   }
 }
-
-/** Appends one line to a file (metrics logs); creates the folder when needed. */
-export function appendLine(target: string, line: string): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.appendFileSync(target, line.endsWith('\n') ? line : line + '\n');
-}

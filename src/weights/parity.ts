@@ -42,21 +42,9 @@ function argmax(a: ArrayLike<number>): number {
 }
 
 /**
- * Runs both implementations on uint8 RGB images at the graph's native size (224x224x3 each).
- * `onImage` is called after each image (progress).
- */
-export async function checkParity(
-  graph: FloatGraph,
-  images: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-  onImage?: (i: number) => void,
-  opts: { accelerate?: boolean; fakeQuant?: boolean } = {},
-): Promise<ParityResult> {
-  return (await checkParityVariants(graph, images, onImage, { accelerate: opts.accelerate, variants: [opts.fakeQuant ?? false] }))[0]!;
-}
-
-/**
- * Like checkParity, for several float variants against one reference run per image: `false` = plain float
- * rebuild, `true` = float rebuild with activation fake quantization.
+ * Runs the uint8 reference once per image (uint8 RGB at the graph's native size, 224x224x3 each) and compares
+ * several float variants with it: `false` = plain float rebuild, `true` = float rebuild with activation fake
+ * quantization. `onImage` is called after each reference run (progress).
  */
 export async function checkParityVariants(
   graph: FloatGraph,

@@ -79,12 +79,6 @@ export function reshape(backend: WasmBackendLike, x: TensorInfo, shape: number[]
   return { dataId: x.dataId, shape, dtype: x.dtype };
 }
 
-/** Casts to float32 when needed (the wasm conv kernels only read float32); returns x itself (with a ref) otherwise. */
-export function asFloat(backend: WasmBackendLike, x: TensorInfo): TensorInfo {
-  if (x.dtype === 'float32') return reshape(backend, x, x.shape.slice());
-  return run(backend, 'Cast', { x }, { dtype: 'float32' });
-}
-
 /**
  * Writes `src` [N, h, w, C] into a zeroed [N, H, W, C] buffer at rows offY + y*sy, cols offX + x*sx (entries that fall
  * outside are dropped): the zero-insertion ("dilation") and padding/cropping needed to express a transposed conv as a
