@@ -7,11 +7,11 @@ import { loadLabelledDataset } from '../data/load-dataset.js';
 import { loadImagesWithProgress } from '../data/load-with-progress.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { formatReportTable, writeReportFiles } from '../eval/report-files.js';
-import { loadRun } from '../predict/load-run.js';
+import { loadRun } from '../runs/load-run.js';
 import { predictProbs } from '../predict/predict-probs.js';
 import { selectBackend, type BackendName } from '../runtime/backend.js';
 import { UserError } from '../util/errors.js';
-import { zeroShotOnDacon } from '../transfer/index.js';
+import { zeroShotOnDacon } from '../train/zeroshot.js';
 
 export function evaluateCommand(): Command {
   return new Command('evaluate')

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadDaconTest } from '../data/dacon.js';
 import { loadImagesWithProgress } from '../data/load-with-progress.js';
-import { loadRun } from '../predict/load-run.js';
+import { loadRun } from '../runs/load-run.js';
 import { predictProbs } from '../predict/predict-probs.js';
 import { checkOutputPath, writeProbabilities, writeSubmission } from '../predict/submission.js';
 import { selectBackend, type BackendName } from '../runtime/backend.js';

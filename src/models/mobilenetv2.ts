@@ -15,6 +15,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { type CutPoint, cutShape, type FloatGraph } from '../weights/tflite-graph.js';
 import { applyGraph } from '../weights/tflite-layers.js';
+import { SeededDropout } from './layers/seeded-dropout.js';
 
 export interface MobileNetV2Config {
   /** Pretrained weights id in the weights registry (src/weights/registry.ts), loaded with loadPretrained. */
@@ -69,7 +70,8 @@ export function buildMobileNetV2(cfg: MobileNetV2Config, opts: MobileNetV2BuildO
   const shape = whole ? [size, size, 3] : cutShape(opts.graph, from, size);
   const input = tfl.input({ shape, name: whole ? 'image' : 'features' });
   let y = applyGraph(opts.graph, input, { from, to: 'embedding', trainable: true });
-  y = tfl.layers.dropout({ rate: cfg.dropout, name: 'head_dropout' }).apply(y) as tfl.SymbolicTensor;
+  // Seeded: a resumed run draws the masks the uninterrupted run would have drawn.
+  y = new SeededDropout({ rate: cfg.dropout, name: 'head_dropout' }).apply(y) as tfl.SymbolicTensor;
   const logits = tfl.layers.dense({ units: opts.numClasses, name: cfg.head.name, kernelInitializer: cfg.head.kernelInitializer }).apply(y) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: logits, name: whole ? 'mobilenetv2_finetune' : 'mobilenetv2_tail' });
 }

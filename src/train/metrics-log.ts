@@ -5,6 +5,8 @@ import { lineChartSvg, svgToPng } from '../eval/charts.js';
 
 export interface EpochRecord {
   epoch: number;
+  /** Training steps done at the end of this epoch. */
+  steps: number;
   trainLoss: number;
   valLoss: number;
   valF1: number;
@@ -21,7 +23,7 @@ export interface EpochRecord {
  */
 export async function writeMetricsFiles(runDir: string, history: EpochRecord[]): Promise<void> {
   writeFileAtomic(path.join(runDir, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
-  const cols: (keyof EpochRecord)[] = ['epoch', 'trainLoss', 'valLoss', 'valF1', 'valAccuracy', 'lr', 'seconds', 'trainImagesPerSec', 'numTensors'];
+  const cols: (keyof EpochRecord)[] = ['epoch', 'steps', 'trainLoss', 'valLoss', 'valF1', 'valAccuracy', 'lr', 'seconds', 'trainImagesPerSec', 'numTensors'];
   writeCsv(path.join(runDir, 'metrics.csv'), cols, history.map((h) => cols.map((c) => h[c])));
   await writeLearningCurve(path.join(runDir, 'learning_curve.png'), history);
 }

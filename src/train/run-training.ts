@@ -1,128 +1,125 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { loadDaconTest } from '../data/dacon.js';
-import { labelsOf, subset, type Dataset } from '../data/dataset.js';
-import { loadLabelledDataset } from '../data/load-dataset.js';
-import { loadImagesWithProgress } from '../data/load-with-progress.js';
-import { stratifiedKFold, stratifiedSplit } from '../data/split.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { formatReportTable, writeReportFiles } from '../eval/report-files.js';
-import { getArchitecture } from '../models/index.js';
-import { loadRun } from '../predict/load-run.js';
-import { predictProbs } from '../predict/predict-probs.js';
 import { writeProbabilities, writeSubmission } from '../predict/submission.js';
+import { checkpointPaths, loadWeightsInto, readCheckpoint } from '../runs/checkpoint.js';
+import { prepareRunDir } from '../runs/run-dir.js';
 import { selectBackend } from '../runtime/backend.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UserError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
-import { fit, type FitResult, type ImageSet } from './fit.js';
-import { prepareRunDir } from './run-dir.js';
+import { loadRunData, type RunData } from './data-split.js';
+import { runEngine, type EngineResult } from './engine.js';
+import type { TrainTask } from './task.js';
+import { fullTask } from './tasks/full.js';
+import { partialTask } from './tasks/partial.js';
+import { probeTask } from './tasks/probe.js';
+import { scratchTask } from './tasks/scratch.js';
 
 export interface TrainSummary {
   runDir: string;
+  recipe: string;
+  model: string;
   backend: string;
-  fit: FitResult;
+  fit: EngineResult;
   valF1: number;
   valAccuracy: number;
   trainImages: number;
   valImages: number;
+  /** Seconds: the whole job, setup (decoding, caches), training with per-epoch validation, final predictions. */
   wallSeconds: number;
+  setupSeconds: number;
+  trainSeconds: number;
+  predictSeconds: number;
   inferImagesPerSec: number;
   submission?: string;
 }
 
-function splitData(ds: Dataset, cfg: TrainConfig): { train: Dataset; val: Dataset } {
-  if (cfg.valData) {
-    const val = loadLabelledDataset(cfg.valData, { classes: ds.classes, csvName: 'val.csv' });
-    return { train: ds, val };
+async function buildTask(cfg: TrainConfig, data: RunData, quiet: boolean, log: (m: string) => void): Promise<TrainTask> {
+  switch (cfg.recipe) {
+    case 'scratch':
+      return scratchTask(cfg, data, quiet);
+    case 'full':
+      return fullTask(cfg, data, quiet);
+    case 'partial':
+      return partialTask(cfg, data, quiet, log);
+    case 'probe':
+      return probeTask(cfg, data, quiet, log);
   }
-  const labels = labelsOf(ds);
-  if (cfg.folds > 1) {
-    if (cfg.fold >= cfg.folds) throw new UserError(`--fold ${cfg.fold} must be below --folds ${cfg.folds}`);
-    const f = stratifiedKFold(labels, cfg.folds, cfg.seed)[cfg.fold]!;
-    return { train: subset(ds, f.train), val: subset(ds, f.val) };
-  }
-  const s = stratifiedSplit(labels, cfg.valFraction, cfg.seed);
-  return { train: subset(ds, s.train), val: subset(ds, s.val) };
 }
 
-async function toImageSet(ds: Dataset, size: number, label: string, quiet: boolean, upscaleSize?: number): Promise<ImageSet> {
-  const set: ImageSet = { pixels: await loadImagesWithProgress(ds.samples.map((s) => s.path), size, label, quiet), size, labels: labelsOf(ds) };
-  if (upscaleSize) {
-    const withUp = ds.samples.every((s) => s.upscalePath);
-    if (!withUp) throw new UserError(`--augment.upscaleProb: ${ds.source} has no upscale_img_path for every row`);
-    set.upscale = await loadImagesWithProgress(ds.samples.map((s) => s.upscalePath!), upscaleSize, `${label} (256px copies)`, quiet);
-    set.upscaleSize = upscaleSize;
-  }
-  return set;
-}
-
-/** The whole `plumage train` job: data, split, model, fit, validation report, test predictions. */
+/**
+ * The whole `plumage train` job, for every recipe: data and split, the recipe's task, the engine, then the
+ * validation report of the best checkpoint and the test predictions, all in one run folder.
+ */
 export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; interruptAfter?: number } = {}): Promise<TrainSummary> {
   const started = Date.now();
   const quiet = opts.quiet ?? false;
   const log = (m: string) => {
     if (!quiet) console.error(m);
   };
-  const arch = getArchitecture(cfg.model);
-  const inputSize = cfg.imageSize ?? arch.inputSize;
-  prepareRunDir(cfg.project, cfg.name, { resume: cfg.resume, existOk: cfg.existOk, checkOnly: true });
-  const full = loadLabelledDataset(cfg.data);
-  let { train, val } = splitData(full, cfg);
-  if (cfg.limit > 0 && cfg.limit < train.samples.length) {
-    const keep = stratifiedSplit(labelsOf(train), cfg.limit / train.samples.length, cfg.seed).val;
-    train = subset(train, keep);
-  }
-  if (train.samples.length === 0) throw new UserError(`--data: ${cfg.data} has no training images after the split`);
-  const runDir = prepareRunDir(cfg.project, cfg.name, { resume: cfg.resume, existOk: cfg.existOk });
+  prepareRunDir(cfg.project, cfg.name, { resume: cfg.resume, existOk: cfg.existOk, prefix: cfg.recipe === 'scratch' ? 'train' : cfg.recipe, checkOnly: true });
+  const data = loadRunData(cfg);
+  const runDir = prepareRunDir(cfg.project, cfg.name, { resume: cfg.resume, existOk: cfg.existOk, prefix: cfg.recipe === 'scratch' ? 'train' : cfg.recipe });
   const backend = await selectBackend(cfg.backend, log);
-  log(`plumage train: ${cfg.model} on ${train.samples.length} train / ${val.samples.length} val images, ${full.classes.length} classes, ${inputSize}px, backend ${backend} -> ${runDir}`);
+  log(`plumage train: recipe ${cfg.recipe}, ${cfg.model} on ${data.train.samples.length} train / ${data.val.samples.length} val images, ${data.classes.length} classes, backend ${backend} -> ${runDir}`);
   writeFileAtomic(path.join(runDir, 'config.yaml'), YAML.stringify({ ...cfg, resume: undefined }));
-  writeFileAtomic(path.join(runDir, 'split.json'), JSON.stringify({ train: train.samples.map((s) => s.id), val: val.samples.map((s) => s.id) }));
+  writeFileAtomic(path.join(runDir, 'split.json'), JSON.stringify({ data: cfg.data, train: data.train.samples.map((s) => s.id), val: data.val.samples.map((s) => s.id) }));
 
-  const srcSize = Math.max(64, inputSize);
-  const trainSet = await toImageSet(train, srcSize, 'decode train', quiet, cfg.augment.upscaleProb > 0 ? inputSize * 2 : undefined);
-  const valSet = await toImageSet(val, srcSize, 'decode val', quiet);
-  const model = await arch.build({ numClasses: full.classes.length, inputSize, seed: cfg.seed });
-  const fitResult = await fit({ model, modelName: cfg.model, classes: full.classes, cfg, inputSize, train: trainSet, val: valSet, runDir, quiet, interruptAfter: opts.interruptAfter });
-  model.dispose();
-  if (fitResult.interrupted) {
-    return { runDir, backend, fit: fitResult, valF1: NaN, valAccuracy: NaN, trainImages: train.samples.length, valImages: val.samples.length, wallSeconds: (Date.now() - started) / 1000, inferImagesPerSec: NaN };
+  const task = await buildTask(cfg, data, quiet, log);
+  const setupSeconds = (Date.now() - started) / 1000;
+  const nVal = data.val.samples.length;
+  const views = cfg.tta ? 2 : 1;
+  const fit = await runEngine({
+    task,
+    cfg,
+    classes: data.classes,
+    valLabels: data.val.samples.map((s) => s.label!),
+    runDir,
+    meta: { model: cfg.model, numClasses: data.classes.length, inputSize: 0, classes: data.classes },
+    startedAt: started,
+    finalPredictionPasses: (views * (nVal + (data.test?.samples.length ?? 0))) / nVal,
+    quiet,
+    log,
+    interruptAfter: opts.interruptAfter,
+  });
+  const trainSeconds = (Date.now() - started) / 1000 - setupSeconds;
+  const base = { runDir, recipe: cfg.recipe, model: cfg.model, backend, fit, trainImages: data.train.samples.length, valImages: nVal, setupSeconds, trainSeconds };
+  if (fit.interrupted) {
+    task.dispose();
+    return { ...base, valF1: NaN, valAccuracy: NaN, wallSeconds: (Date.now() - started) / 1000, predictSeconds: 0, inferImagesPerSec: NaN };
   }
 
-  const best = await loadRun(runDir, 'best');
+  // The final report: the best checkpoint, with flip TTA when asked.
+  const best = checkpointPaths(runDir).best;
+  const ckpt = readCheckpoint(best);
+  loadWeightsInto(task.model, ckpt, best);
+  ckpt.extra.forEach((t) => t.dispose());
   const t0 = Date.now();
-  const probs = await predictProbs(best.model, valSet.pixels, valSet.size, { inputSize, hflipTta: cfg.tta });
-  const inferImagesPerSec = (valSet.pixels.length * (cfg.tta ? 2 : 1)) / ((Date.now() - t0) / 1000);
-  const report = classificationReport(valSet.labels, argmaxRows(probs, full.classes.length), full.classes);
-  await writeReportFiles(runDir, 'val_', report, full.classes, `Validation confusion matrix (macro F1 ${report.macroF1.toFixed(4)})`);
+  const probs = await task.predict('val', cfg.tta);
+  const inferImagesPerSec = (nVal * views) / ((Date.now() - t0) / 1000);
+  const report = classificationReport(data.val.samples.map((s) => s.label!), argmaxRows(probs, data.classes.length), data.classes);
+  await writeReportFiles(runDir, 'val_', report, data.classes, `Validation confusion matrix (macro F1 ${report.macroF1.toFixed(4)})`);
+  writeProbabilities(path.join(runDir, 'val_probabilities.csv'), data.val.samples.map((s) => s.id), probs, data.classes);
   log(formatReportTable(report));
-
   let submission: string | undefined;
-  const testCsv = path.join(cfg.data, 'test.csv');
-  if (cfg.predictTest && !cfg.data.endsWith('.csv') && fs.existsSync(testCsv)) {
-    const test = loadDaconTest(cfg.data, full.classes);
-    const testPixels = await loadImagesWithProgress(test.samples.map((s) => s.path), srcSize, 'decode test', quiet);
-    const testProbs = await predictProbs(best.model, testPixels, srcSize, { inputSize, hflipTta: cfg.tta });
+  if (data.test) {
+    const testProbs = await task.predict('test', cfg.tta);
+    const ids = data.test.samples.map((s) => s.id);
     submission = path.join(runDir, 'submission.csv');
-    writeSubmission(submission, test.samples.map((s) => s.id), testProbs, full.classes);
-    writeProbabilities(path.join(runDir, 'test_probabilities.csv'), test.samples.map((s) => s.id), testProbs, full.classes);
+    writeSubmission(submission, ids, testProbs, data.classes);
+    writeProbabilities(path.join(runDir, 'test_probabilities.csv'), ids, testProbs, data.classes);
     log(`wrote ${submission}`);
   }
-  best.model.dispose();
-  const summary: TrainSummary = {
-    runDir,
-    backend,
-    fit: fitResult,
-    valF1: report.macroF1,
-    valAccuracy: report.accuracy,
-    trainImages: train.samples.length,
-    valImages: val.samples.length,
-    wallSeconds: (Date.now() - started) / 1000,
-    inferImagesPerSec,
-    submission,
-  };
-  writeFileAtomic(path.join(runDir, 'summary.json'), JSON.stringify({ ...summary, fit: { ...fitResult, history: undefined } }, null, 2));
+  const predictSeconds = (Date.now() - t0) / 1000;
+  task.dispose();
+  const summary: TrainSummary = { ...base, valF1: report.macroF1, valAccuracy: report.accuracy, wallSeconds: (Date.now() - started) / 1000, predictSeconds, inferImagesPerSec, submission };
+  writeFileAtomic(path.join(runDir, 'summary.json'), JSON.stringify({ ...summary, fit: { ...fit, history: undefined } }, null, 2));
   return summary;
+}
+
+/** True when a run folder holds a finished run (its summary.json). */
+export function isFinishedRun(runDir: string): boolean {
+  return fs.existsSync(path.join(runDir, 'summary.json'));
 }

@@ -58,3 +58,19 @@ export class EarlyStopping {
     this.wait = s.wait;
   }
 }
+
+/** The learning rate of every step: cosine with warmup (per step), plateau (per epoch) or constant. */
+export class LrSchedule {
+  readonly plateau: ReduceLROnPlateau;
+  constructor(readonly cfg: { scheduler: 'cosine' | 'plateau' | 'constant'; lr: number; minLr: number; plateauFactor: number; plateauPatience: number }) {
+    this.plateau = new ReduceLROnPlateau(cfg.plateauFactor, cfg.plateauPatience, cfg.minLr);
+  }
+  /** lr before step `step` of `totalSteps` (warmup for cosine only); `current` is the lr in force. */
+  atStep(step: number, totalSteps: number, warmupSteps: number, current: number): number {
+    return this.cfg.scheduler === 'cosine' ? cosineWithWarmup(step, totalSteps, warmupSteps, this.cfg.lr, this.cfg.minLr) : current;
+  }
+  /** lr after an epoch whose validation metric was `metric`. */
+  afterEpoch(metric: number, current: number): number {
+    return this.cfg.scheduler === 'plateau' ? this.plateau.step(metric, current) : current;
+  }
+}

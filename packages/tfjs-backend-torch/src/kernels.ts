@@ -1162,7 +1162,7 @@ def('TorchBatchNormTraining', (c) => {
   const eps = c.attrs.varianceEpsilon as number;
   const scale = c.inputs.scale ? c.h('scale') : null;
   const offset = c.inputs.offset ? c.h('offset') : null;
-  const [y, mean, invstd] = a.ts('native_batch_norm', nhwcToNchw(a, c.h('x')), scale, offset, null, null, true, 0, eps);
+  const [y, mean, invstd] = a.ts('native_batch_norm', a.t('contiguous', nhwcToNchw(a, c.h('x')), 0), scale, offset, null, null, true, 0, eps);
   const variance = a.t('sub.Scalar', a.t('reciprocal', a.t('square', invstd!)), eps);
   return [nchwToNhwc(a, y!), mean!, variance, invstd!];
 }, () => 'float32');
@@ -1170,8 +1170,8 @@ def('TorchBatchNormTraining', (c) => {
 def('TorchBatchNormTrainingGrad', (c) => {
   const { a } = c;
   const scale = c.inputs.scale ? c.h('scale') : null;
-  const x = nhwcToNchw(a, c.h('x'));
-  const dy = nhwcToNchw(a, c.h('dy'));
+  const x = a.t('contiguous', nhwcToNchw(a, c.h('x')), 0);
+  const dy = a.t('contiguous', nhwcToNchw(a, c.h('dy')), 0);
   const [dx, dscale, doffset] = a.ts('native_batch_norm_backward', dy, x, scale, null, null, c.h('mean'), c.h('invstd'), true, c.attrs.varianceEpsilon as number, [true, true, true]);
   return [nchwToNhwc(a, dx!), dscale!, doffset!];
 }, () => 'float32');

@@ -59,4 +59,4 @@ export function layerDecayMultipliers(model: tfl.LayersModel, decay: number): nu
   return names.map((n) => decay ** (numLayers + 1 - layerId(n)));
 }
 
-export { usesWeightDecay } from '../../train/weight-decay.js';
+export { usesWeightDecay } from '../weight-decay.js';

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -84,4 +85,9 @@ export function loadWeightsInto(model: tfl.LayersModel, ckpt: Checkpoint, source
     w.write(src.tensor);
   });
   ckpt.weights.forEach((w) => w.tensor.dispose());
+}
+
+/** A run folder's checkpoints: best by validation macro F1, and the last epoch's (with optimizer state). */
+export function checkpointPaths(runDir: string): { last: string; best: string } {
+  return { last: path.join(runDir, 'weights', 'last.ckpt'), best: path.join(runDir, 'weights', 'best.ckpt') };
 }

@@ -4,6 +4,7 @@
  */
 import { classificationReport } from '../eval/metrics.js';
 import { type CacheOptions, type Label, loadPretrained } from '../weights/index.js';
+import { loadRunData } from './data-split.js';
 import { computeFeatures, type FeatureImage } from './features.js';
 
 /** DACON birds25 species (common names as in classes.txt) -> Latin binomials, including older synonyms. */
@@ -96,4 +97,11 @@ export async function zeroShotReport(
     perClass: rep.perClass.map((c) => ({ species: c.name, f1: c.f1, support: c.support })),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** Zero-shot Macro F1 of the iNat-birds head on the DACON classes it knows (the seeded validation split of dataDir). */
+export async function zeroShotOnDacon(dataDir: string, opts: { inputSize?: number; seed?: number; weights?: CacheOptions; cacheRoot?: string } = {}): Promise<ZeroShotReport> {
+  const data = loadRunData({ data: dataDir, valFraction: 0.1, folds: 0, fold: 0, limit: 0, seed: opts.seed ?? 42, predictTest: false });
+  const val = { images: data.val.samples.map((s) => ({ lr: s.path, hr: s.upscalePath })), labels: data.val.samples.map((s) => s.label!) };
+  return zeroShotReport({ classes: data.classes, val }, opts);
 }
