@@ -2,12 +2,13 @@
  * bench:birds25 — trains the baseline ResNet on ../shared/data/birds25 (10% stratified validation split),
  * predicts the test set, and writes bench/results/birds25-baseline.{json,submission.csv}.
  * Usage: npm run bench:birds25 [-- --minutes 20 --model resnet-mini --backend auto]
+ * The budget covers the whole job (decoding, training with per-epoch validation, final predictions), as in `plumage train`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { trainConfigSchema } from '../src/train/config.js';
+import { resolveTrainConfig } from '../src/cli/train-command.js';
 import { runTraining } from '../src/train/run-training.js';
 
 const opts = new Command()
@@ -27,7 +28,8 @@ if (!fs.existsSync(path.join(opts.data, 'train.csv'))) {
 }
 const resultsDir = path.resolve('bench', 'results');
 const name = `birds25-baseline-${Date.now()}`;
-const cfg = trainConfigSchema.parse({
+const cfg = resolveTrainConfig({
+  recipe: 'scratch',
   data: opts.data,
   model: opts.model,
   epochs: Number(opts.epochs),
@@ -37,7 +39,7 @@ const cfg = trainConfigSchema.parse({
   name,
   valFraction: 0.1,
   warmupEpochs: Number(opts.warmupEpochs),
-  augment: { cutmix: Number(opts.cutmix) },
+  cutmix: Number(opts.cutmix),
 });
 const loadStart = os.loadavg();
 const summary = await runTraining(cfg);

@@ -7,8 +7,8 @@
  *                        [--backend auto] [--data ../shared/data/birds25] [--submission-model swinv2-small-p2w8]
  *
  * Validation: a seeded stratified 10% split of train.csv (seed 42); nothing is tuned on the test set.
- * Training: AdamW (plumage's src/train/adamw.ts, wd 0.05), lr warmup (first 5% of the budget) then cosine to 1e-6,
- * as a function of elapsed time, because the budget — not an epoch count — ends training. Augmentation: hflip +
+ * Training: the training engine (`plumage train --recipe scratch`), AdamW (wd 0.05), warmup over 5% of an epoch then
+ * cosine to 1e-6 over the steps the time budget plans. Augmentation: hflip +
  * random-resized crop (scale 0.6-1), CutMix (p 0.5, soft labels), label smoothing 0.1.
  * Each model writes bench/results/tmp/vit-<model>.json; vit.md is regenerated from every such file present, so the
  * models can be run as separate processes.
@@ -16,22 +16,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { augmentImage, augmentSchema } from '../src/augment/pipeline.js';
-import { cutmixBatch } from '../src/augment/cutmix.js';
-import { loadDaconTest } from '../src/data/dacon.js';
-import { labelsOf, subset } from '../src/data/dataset.js';
-import { loadLabelledDataset } from '../src/data/load-dataset.js';
-import { loadImagesWithProgress } from '../src/data/load-with-progress.js';
-import { stratifiedSplit } from '../src/data/split.js';
-import { argmaxRows, classificationReport } from '../src/eval/metrics.js';
+import { resolveTrainConfig } from '../src/cli/train-command.js';
 import { getArchitecture } from '../src/models/index.js';
-import { predictProbs } from '../src/predict/predict-probs.js';
-import { writeSubmission } from '../src/predict/submission.js';
-import { selectBackend, type BackendName } from '../src/runtime/backend.js';
-import { AdamW } from '../src/train/adamw.js';
-import { smoothedTargets, softCrossEntropy } from '../src/train/soft-cross-entropy.js';
-import { Rng } from '../src/util/random.js';
+import type { BackendName } from '../src/runtime/backend.js';
+import { runTraining } from '../src/train/run-training.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -85,88 +73,56 @@ function lrAt(fraction: number): number {
 async function main(): Promise<void> {
   fs.mkdirSync(tmpDir, { recursive: true });
   if (process.argv.includes('--report-only')) return writeMarkdown();
-  const backend = await selectBackend(arg('backend', 'auto') as BackendName);
-  const full = loadLabelledDataset(dataDir);
-  const classes = full.classes;
-  const split = stratifiedSplit(labelsOf(full), 0.1, seed);
-  const train = subset(full, split.train);
-  const val = subset(full, split.val);
-  console.error(`bench:vit: ${train.samples.length} train / ${val.samples.length} val, ${classes.length} classes, backend ${backend}, budget ${budgetMin} min/model`);
-  const trainPixels = await loadImagesWithProgress(train.samples.map((s) => s.path), size, 'decode train', true);
-  const valPixels = await loadImagesWithProgress(val.samples.map((s) => s.path), size, 'decode val', true);
-  const trainLabels = labelsOf(train);
-  const valLabels = labelsOf(val);
-  const aug = augmentSchema.parse({ hflip: true, cropScale: [0.6, 1], brightness: 0, contrast: 0, saturation: 0, cutmix: 0.5, cutmixAlpha: 1 });
-
   for (const name of models) {
-    const wallStart = Date.now();
-    const rng = new Rng(seed);
-    const model = await getArchitecture(name).build({ numClasses: classes.length, inputSize: size });
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const opt = new AdamW(vars, { lr: baseLr, weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
-    const imgLen = size * size * 3;
-    let order = rng.shuffle(trainPixels.map((_, i) => i));
-    let cursor = 0;
-    let steps = 0;
-    let seen = 0;
-    let lossEma = NaN;
     const loads: number[] = [];
-    const budgetMs = budgetMin * 60_000;
-    const t0 = Date.now();
-    while (Date.now() - t0 < budgetMs) {
-      if (cursor + batch > order.length) {
-        order = rng.shuffle(order);
-        cursor = 0;
-      }
-      const idx = order.slice(cursor, cursor + batch);
-      cursor += batch;
-      const x = new Float32Array(idx.length * imgLen);
-      idx.forEach((i, b) => augmentImage(trainPixels[i]!, size, x, b * imgLen, size, aug, rng));
-      const y = smoothedTargets(idx.map((i) => trainLabels[i]!), classes.length, 0.1);
-      if (rng.next() < aug.cutmix) cutmixBatch(x, y, idx.length, size, classes.length, aug.cutmixAlpha, rng);
-      opt.lr = lrAt((Date.now() - t0) / budgetMs);
-      const xs = tf.tensor4d(x, [idx.length, size, size, 3]);
-      const ys = tf.tensor2d(y, [idx.length, classes.length]);
-      const { value, grads } = tf.variableGrads(() => softCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), vars);
-      opt.apply(vars.map((v) => grads[v.name]!));
-      const loss = (await value.data())[0]!;
-      tf.dispose([xs, ys, value, ...Object.values(grads)]);
-      lossEma = Number.isNaN(lossEma) ? loss : 0.95 * lossEma + 0.05 * loss;
-      steps++;
-      seen += idx.length;
-      if (steps % 10 === 0) {
-        loads.push(os.loadavg()[0]!);
-        const el = (Date.now() - t0) / 1000;
-        console.error(`${name} step ${steps} seen ${seen} loss(ema) ${lossEma.toFixed(4)} lr ${opt.lr.toExponential(2)} ${(seen / el).toFixed(2)} img/s ${el.toFixed(0)}s`);
-      }
-    }
-    const trainSeconds = (Date.now() - t0) / 1000;
-    opt.dispose();
-
-    const ti = Date.now();
-    const probs = await predictProbs(model, valPixels, size, { inputSize: size, batchSize: 64, hflipTta: false });
-    const inferImagesPerSec = valPixels.length / ((Date.now() - ti) / 1000);
-    const report = classificationReport(valLabels, argmaxRows(probs, classes.length), classes);
-    console.error(`${name}: val macro F1 ${report.macroF1.toFixed(4)}, accuracy ${report.accuracy.toFixed(4)}, infer ${inferImagesPerSec.toFixed(1)} img/s`);
-
+    const timer = setInterval(() => loads.push(os.loadavg()[0]!), 10_000);
+    // The training engine, as `plumage train --recipe scratch` runs it: the budget covers decoding, training,
+    // per-epoch validation and the final predictions.
+    const cfg = resolveTrainConfig({
+      recipe: 'scratch',
+      model: name,
+      data: dataDir,
+      imageSize: size,
+      epochs: 30,
+      timeBudgetMin: budgetMin,
+      batchSize: batch,
+      lr: baseLr,
+      weightDecay,
+      minLr,
+      warmupEpochs: 0.05,
+      seed,
+      cropScale: [0.6, 1],
+      brightness: 0,
+      contrast: 0,
+      saturation: 0,
+      cutmix: 0.5,
+      tta: false,
+      predictTest: name === submissionModel,
+      backend: arg('backend', 'auto') as BackendName,
+      project: tmpDir,
+      name: `vit-${name}`,
+      existOk: true,
+    });
+    fs.rmSync(path.join(tmpDir, `vit-${name}`), { recursive: true, force: true });
+    const s = await runTraining(cfg);
+    clearInterval(timer);
+    const h = s.fit.history;
+    const steps = h.at(-1)?.steps ?? 0;
     let submission: string | undefined;
-    if (name === submissionModel) {
-      const test = loadDaconTest(dataDir, classes);
-      const testPixels = await loadImagesWithProgress(test.samples.map((s) => s.path), size, 'decode test', true);
-      const testProbs = await predictProbs(model, testPixels, size, { inputSize: size, batchSize: 64, hflipTta: false });
+    if (s.submission) {
       submission = path.join(outDir, 'birds25-swinv2-small.submission.csv');
-      writeSubmission(submission, test.samples.map((s) => s.id), testProbs, classes);
-      console.error(`wrote ${submission}`);
+      fs.copyFileSync(s.submission, submission);
     }
+    const params = (await getArchitecture(name).build({ numClasses: 25, inputSize: size })).countParams();
     const result: Result = {
-      model: name, backend, params: model.countParams(), budgetMin, batch, lr: baseLr, steps, trainImages: train.samples.length,
-      epochsSeen: seen / train.samples.length, trainSeconds, trainImagesPerSec: seen / trainSeconds, finalTrainLoss: lossEma,
-      valImages: val.samples.length, valMacroF1: report.macroF1, valAccuracy: report.accuracy, inferImagesPerSec,
-      wallSeconds: (Date.now() - wallStart) / 1000, submission, finishedAt: new Date().toISOString(),
+      model: name, backend: s.backend, params, budgetMin, batch, lr: baseLr, steps, trainImages: s.trainImages,
+      epochsSeen: (steps * batch) / s.trainImages, trainSeconds: s.trainSeconds,
+      trainImagesPerSec: h.reduce((a, r) => a + r.trainImagesPerSec, 0) / Math.max(1, h.length), finalTrainLoss: h.at(-1)?.trainLoss ?? NaN,
+      valImages: s.valImages, valMacroF1: s.valF1, valAccuracy: s.valAccuracy, inferImagesPerSec: s.inferImagesPerSec,
+      wallSeconds: s.wallSeconds, submission, finishedAt: new Date().toISOString(),
       loadAvg: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : undefined,
     };
     fs.writeFileSync(path.join(tmpDir, `vit-${name}.json`), JSON.stringify(result, null, 2));
-    model.dispose();
     writeMarkdown();
   }
 }
@@ -188,8 +144,9 @@ Generated by \`npm run bench:vit\` (bench/vit.ts). Each model trains from random
 wall-clock budget, then is evaluated once on a seeded (42) stratified 10% validation split of train.csv
 (${results[0]?.valImages ?? '?'} images; ${results[0]?.trainImages ?? '?'} training images). Nothing is tuned on the test set.
 
-Setup: AdamW (lr ${results[0]?.lr ?? baseLr}, weight decay ${weightDecay}, betas 0.9/0.999), linear warmup over the first 5% of the
-budget then cosine to 1e-6 by elapsed time; batch ${results[0]?.batch ?? batch}; hflip + random-resized crop (0.6-1);
+Setup: the training engine (\`plumage train --recipe scratch\`, the budget covering decoding, training, per-epoch
+validation and predictions): AdamW (lr ${results[0]?.lr ?? baseLr}, weight decay ${weightDecay}, betas 0.9/0.999), linear warmup over 5% of an
+epoch then cosine to 1e-6 over the planned steps; batch ${results[0]?.batch ?? batch}; hflip + random-resized crop (0.6-1);
 CutMix (p 0.5, alpha 1, soft labels); label smoothing 0.1; stochastic depth 0.1 (preset). Input normalisation is the
 model's first layer (ImageNet mean/std for SwinV2, 0.5/0.5 for BEiT). Single view at evaluation (no TTA).
 

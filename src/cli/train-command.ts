@@ -81,6 +81,7 @@ const OPTIONS: [string, string, Parser?][] = [
   ['--head <kind>', 'linear | mlp (default linear)'],
   ['--hidden <n>', 'MLP head hidden units (default 512)', parseInteger],
   ['--seed <n>', 'seed for split, shuffling, augmentation, dropout (default 42)', parseInteger],
+  ['--split-seed <n>', 'seed of the validation split and folds (default: --seed)', parseInteger],
   ['--backend <name>', 'auto | torch | wasm | cpu (default auto: torch when built, else wasm)'],
   ['--name <name>', 'run folder name under --project (default <recipe>, <recipe>2, ...; scratch: train, train2, ...)'],
   ['--project <dir>', 'folder holding runs (default runs)'],

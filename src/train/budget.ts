@@ -14,7 +14,7 @@ export interface PlanInput {
   remainingSeconds: number;
 }
 
-/** Total planned steps (>= stepsDone + 1 while below maxSteps, so a plan always moves forward). */
+/** Total planned steps (never fewer than done: stepsDone when no further step fits). */
 export function planTotalSteps(p: PlanInput): number {
   let t = p.remainingSeconds;
   let steps = p.stepsDone;
@@ -31,7 +31,7 @@ export function planTotalSteps(p: PlanInput): number {
     if (partial >= Math.max(1, Math.ceil(0.1 * p.stepsPerEpoch))) steps += partial;
     break;
   }
-  return Math.min(p.maxSteps, Math.max(steps, p.stepsDone + 1));
+  return Math.min(p.maxSteps, Math.max(steps, p.stepsDone));
 }
 
 /** Mean of the step durations after the first `skip` (warm-up), or of all when there are too few. */

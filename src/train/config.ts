@@ -51,6 +51,8 @@ function common(d: { model: string; epochs: number; batchSize: number; lr: numbe
     earlyStopMinDelta: z.number().min(0).default(0),
     labelSmoothing: z.number().min(0).lt(1).default(0.1),
     seed: z.number().int().default(42),
+    /** Seed of the validation split / folds (default: seed), so runs that differ in `seed` can share a split. */
+    splitSeed: z.number().int().optional(),
     backend: z.enum(['auto', 'wasm', 'cpu', 'torch']).default('auto'),
     name: z.string().regex(/^[\w.-]+$/, 'run names use letters, digits, _ . -').optional(),
     project: z.string().default('runs'),

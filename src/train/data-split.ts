@@ -14,6 +14,7 @@ export interface SplitConfig {
   fold: number;
   limit: number;
   seed: number;
+  splitSeed?: number;
   predictTest: boolean;
 }
 
@@ -31,6 +32,7 @@ export interface RunData {
  * train.csv (DACON folders) is the test set.
  */
 export function loadRunData(cfg: SplitConfig): RunData {
+  const seed = cfg.splitSeed ?? cfg.seed;
   const full = loadLabelledDataset(cfg.data);
   let train: Dataset;
   let val: Dataset;
@@ -39,16 +41,16 @@ export function loadRunData(cfg: SplitConfig): RunData {
     train = full;
   } else if (cfg.folds > 1) {
     if (cfg.fold >= cfg.folds) throw new UserError(`--fold ${cfg.fold} must be below --folds ${cfg.folds}`);
-    const f = stratifiedKFold(labelsOf(full), cfg.folds, cfg.seed)[cfg.fold]!;
+    const f = stratifiedKFold(labelsOf(full), cfg.folds, seed)[cfg.fold]!;
     train = subset(full, f.train);
     val = subset(full, f.val);
   } else {
-    const s = stratifiedSplit(labelsOf(full), cfg.valFraction, cfg.seed);
+    const s = stratifiedSplit(labelsOf(full), cfg.valFraction, seed);
     train = subset(full, s.train);
     val = subset(full, s.val);
   }
   if (cfg.limit > 0 && cfg.limit < train.samples.length) {
-    train = subset(train, stratifiedSplit(labelsOf(train), cfg.limit / train.samples.length, cfg.seed).val);
+    train = subset(train, stratifiedSplit(labelsOf(train), cfg.limit / train.samples.length, seed).val);
   }
   if (train.samples.length === 0) throw new UserError(`--data: ${cfg.data} has no training images after the split`);
   if (val.samples.length === 0) throw new UserError(`--data: ${cfg.data} has no validation images after the split`);

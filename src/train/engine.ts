@@ -11,7 +11,7 @@ import { writeMetricsFiles, type EpochRecord } from './metrics-log.js';
 import { TrainProgress } from './progress.js';
 import { EarlyStopping, LrSchedule } from './schedulers.js';
 import { softCrossEntropy } from './soft-cross-entropy.js';
-import type { TrainTask } from './task.js';
+import type { Batch, TrainTask } from './task.js';
 import { usesWeightDecay } from '../models/weight-decay.js';
 
 export interface EngineOptions {
@@ -132,13 +132,14 @@ export async function runEngine(o: EngineOptions): Promise<EngineResult> {
     progress.startEpoch(`${epoch + 1}/${epochsPlanned}`, stepsThisEpoch, lastF1);
     const epochStart = Date.now();
     const load = (s: number) => task.batch(order.slice(s * batchSize, s === stepsPerEpoch - 1 ? n : (s + 1) * batchSize), rng);
-    let next = load(0);
+    let next: Promise<Batch> | undefined = load(0);
     let lossSum = 0;
     let images = 0;
-    for (let s = 0; s < stepsThisEpoch; s++) {
+    let s = 0;
+    for (; s < stepsThisEpoch && state.stepsDone < state.plannedSteps; s++) {
       const t0 = Date.now();
-      const b = await next;
-      if (s + 1 < stepsThisEpoch) next = load(s + 1);
+      const b = await next!;
+      next = s + 1 < stepsThisEpoch ? load(s + 1) : undefined; // the next batch is assembled while this one trains
       optimizer.lr = schedule.atStep(state.stepsDone, state.plannedSteps, warmupSteps, optimizer.lr);
       const ys = tf.tensor2d(b.y, [b.rows, numClasses]);
       const { value, grads } = tf.variableGrads(() => {
@@ -155,7 +156,7 @@ export async function runEngine(o: EngineOptions): Promise<EngineResult> {
       }
       micro++;
       state.stepsDone++;
-      if (micro === cfg.accumulate || s === stepsThisEpoch - 1) {
+      if (micro === cfg.accumulate || s === stepsThisEpoch - 1 || state.stepsDone >= state.plannedSteps) {
         const scaled = micro === 1 ? accum : accum.map((g) => tf.div(g, micro));
         optimizer.apply(scaled);
         if (scaled !== accum) tf.dispose(scaled);
@@ -171,11 +172,12 @@ export async function runEngine(o: EngineOptions): Promise<EngineResult> {
       // First plan of a budgeted run, early in its first epoch: validation estimated at a third of a training step per image.
       if (budgetS > 0 && !Number.isFinite(valSeconds) && s === Math.min(20, Math.floor(stepsThisEpoch / 2))) {
         const estVal = (steadyStepSeconds(stepDurations) / batchSize / 3) * o.valLabels.length;
-        state.plannedSteps = Math.max(state.stepsDone + 1, replan(stepsPerEpoch, maxSteps, estVal));
+        state.plannedSteps = replan(stepsPerEpoch, maxSteps, estVal);
         log(`time budget ${cfg.timeBudgetMin} min: planning ${(state.plannedSteps / stepsPerEpoch).toFixed(1)} epochs (${steadyStepSeconds(stepDurations).toFixed(2)} s per step)`);
       }
       await yieldToEventLoop(); // lets the progress bar's timer and signal handlers run between steps
     }
+    if (next) (await next).x.dispose(); // prefetched for a step the time budget cut
     const trainSeconds = (Date.now() - epochStart) / 1000;
     const v0 = Date.now();
     const probs = await task.predict('val', false);
@@ -185,7 +187,7 @@ export async function runEngine(o: EngineOptions): Promise<EngineResult> {
     const record: EpochRecord = {
       epoch: epoch + 1,
       steps: state.stepsDone,
-      trainLoss: lossSum / stepsThisEpoch,
+      trainLoss: lossSum / s,
       valLoss,
       valF1: report.macroF1,
       valAccuracy: report.accuracy,

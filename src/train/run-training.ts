@@ -23,6 +23,8 @@ export interface TrainSummary {
   model: string;
   backend: string;
   fit: EngineResult;
+  /** Epochs trained (the last may be partial under a time budget). */
+  epochs: number;
   valF1: number;
   valAccuracy: number;
   trainImages: number;
@@ -85,7 +87,7 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; int
     interruptAfter: opts.interruptAfter,
   });
   const trainSeconds = (Date.now() - started) / 1000 - setupSeconds;
-  const base = { runDir, recipe: cfg.recipe, model: cfg.model, backend, fit, trainImages: data.train.samples.length, valImages: nVal, setupSeconds, trainSeconds };
+  const base = { runDir, recipe: cfg.recipe, model: cfg.model, backend, fit, epochs: fit.history.length, trainImages: data.train.samples.length, valImages: nVal, setupSeconds, trainSeconds };
   if (fit.interrupted) {
     task.dispose();
     return { ...base, valF1: NaN, valAccuracy: NaN, wallSeconds: (Date.now() - started) / 1000, predictSeconds: 0, inferImagesPerSec: NaN };

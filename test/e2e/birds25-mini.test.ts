@@ -53,7 +53,7 @@ test('end to end on birds25-mini: train, evaluate, predict a valid submission', 
 
 test('transfer probe from the CLI on birds25-mini writes a run folder with report and probabilities', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-probe-'));
-  const r = runCli(['train', '--recipe', 'probe', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '96', '--train-views', 'lr,hr', '--eval-views', 'lr', '--project', work, '--name', 'probe'], { timeoutMs: 280_000 });
+  const r = runCli(['train', '--recipe', 'probe', '--model', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '96', '--train-views', 'image,upscale', '--no-tta', '--project', work, '--name', 'probe'], { timeoutMs: 280_000 });
   assert.equal(r.code, 0, r.stderr.slice(-2000));
   const m = /val macro F1 (\d\.\d{4})/.exec(r.stdout);
   assert.ok(m, r.stdout.slice(-500));
@@ -63,9 +63,12 @@ test('transfer probe from the CLI on birds25-mini writes a run folder with repor
 
 test('partial fine-tuning from the CLI on birds25-mini: options reach the recipe, run folder written', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-partial-'));
-  const r = runCli(['train', '--recipe', 'partial', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--blocks', '4', '--batch-size', '64', '--lr', '2e-3', '--train-views', 'lr,hr', '--eval-views', 'lr', '--project', work, '--name', 'partial'], { timeoutMs: 280_000 });
+  const r = runCli(['train', '--recipe', 'partial', '--model', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--blocks', '4', '--batch-size', '64', '--lr', '2e-3', '--train-views', 'image,upscale', '--no-tta', '--project', work, '--name', 'partial'], { timeoutMs: 280_000 });
   assert.equal(r.code, 0, r.stderr.slice(-2000));
-  assert.match(r.stderr, /partial: last 4 blocks of mobilenetv2-inat-birds trained on cached expanded_conv_13 activations @64: \d+ samples \(2 views\) per epoch, batch 64, lr 0\.002 \(pretrained blocks x0\.1\), 1 epochs/);
+  assert.match(r.stderr, /partial: \d+ activation rows computed in \d+ s \(the rest cached\); last 4 blocks trained on expanded_conv_13 activations [\dx]+/);
+  const cfg = fs.readFileSync(path.join(work, 'partial', 'config.yaml'), 'utf8');
+  assert.match(cfg, /batchSize: 64/, 'the options reach the run');
+  assert.match(cfg, /lr: 0\.002/);
   const m = /val macro F1 (\d\.\d{4})/.exec(r.stdout);
   assert.ok(m && Number(m[1]) > 0.3, r.stdout.slice(-500));
   for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt']) assert.ok(fs.existsSync(path.join(work, 'partial', f)), f);
@@ -79,17 +82,21 @@ test('partial fine-tuning from the CLI on birds25-mini: options reach the recipe
 
 test('full fine-tuning from the CLI on birds25-mini: run folder, per-epoch validation, time budget', { skip: mini.skip ?? sharedPath('models').skip, timeout: 300_000 }, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-e2e-full-'));
-  const r = runCli(['train', '--recipe', 'full', '--backbone', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--epochs', '3', '--time-budget-min', '0.0001', '--eval-views', 'lr,lr.flip', '--hr-teacher', '1', '--crop-scale', '0.8,1', '--project', work, '--name', 'full'], { timeoutMs: 280_000 });
+  const r = runCli(['train', '--recipe', 'full', '--model', 'mobilenetv2-inat-birds', '--data', mini.path, '--image-size', '64', '--epochs', '3', '--time-budget-min', '0.0001', '--upscale-teacher', '1', '--crop-scale', '0.8,1', '--project', work, '--name', 'full'], { timeoutMs: 280_000 });
   assert.equal(r.code, 0, r.stderr.slice(-2000));
-  assert.match(r.stderr, /budget: planning 1 epochs/, 'a budget shorter than an epoch plans one epoch');
-  assert.match(r.stderr, /cross-resolution distillation: 16 images per step/, '--hr-teacher reaches the recipe');
-  assert.match(r.stderr, /random-resized crop 0\.8-1 of the area, colour jitter 0\/0\/0/, '--crop-scale reaches the recipe; no jitter unless asked');
+  assert.match(r.stderr, /time budget 0\.0001 min: planning 0\.\d epochs/, 'a budget shorter than an epoch ends training inside the first epoch');
+  const cfg = fs.readFileSync(path.join(work, 'full', 'config.yaml'), 'utf8');
+  assert.match(cfg, /upscaleTeacher: 1/, '--upscale-teacher reaches the run');
+  assert.match(cfg, /cropScale:\n\s+- 0\.8\n\s+- 1/, '--crop-scale reaches the run');
+  assert.match(cfg, /brightness: 0\n/, 'no jitter unless asked');
   assert.match(r.stdout, /val macro F1 \d\.\d{4}/);
   const run = path.join(work, 'full');
-  for (const f of ['config.yaml', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/last.ckpt', 'weights/state.json', 'metrics.csv', 'learning_curve.png']) assert.ok(fs.existsSync(path.join(run, f)), f);
-  const state = JSON.parse(fs.readFileSync(path.join(run, 'weights', 'state.json'), 'utf8')) as { epochsDone: number; history: { valMacroF1: number }[] };
-  assert.equal(state.epochsDone, 1);
-  assert.ok(state.history[0]!.valMacroF1 > 0.2, `one epoch of fine-tuning is far above chance (0.04): ${state.history[0]!.valMacroF1}`);
+  for (const f of ['config.yaml', 'split.json', 'summary.json', 'val_report.json', 'val_confusion_matrix.png', 'val_probabilities.csv', 'weights/best.ckpt', 'weights/last.ckpt', 'metrics.csv', 'learning_curve.png']) assert.ok(fs.existsSync(path.join(run, f)), f);
+  const metrics = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; steps: number });
+  assert.equal(metrics.length, 1, 'one (partial) epoch');
+  assert.ok(metrics[0]!.steps < 23, `stopped inside the first epoch: ${metrics[0]!.steps} steps`);
+  const evaluate = runCli(['evaluate', '--run', run]);
+  assert.equal(evaluate.code, 0, evaluate.stderr.slice(-2000));
 
   // `predict` loads the fine-tuned run (rebuilt from the pretrained graph) and soft-votes an ensemble of runs.
   const val = parse(fs.readFileSync(path.join(mini.path, 'val.csv'), 'utf8'), { columns: true }) as { id: string; img_path: string }[];
