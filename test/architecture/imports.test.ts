@@ -41,9 +41,7 @@ describe('import direction: util <- data/augment/models/weights/runtime <- runs 
     fs.rmSync(good, { recursive: true, force: true });
   });
 
-  // todo, not skip: it runs and prints every violation. The lead's engine refactor (issue 10: src/transfer folded
-  // into src/train, run loading moved to src/runs) removes the remaining ones; then drop the todo.
-  it('src/ follows the layering and has no import cycles', { todo: 'issue 10: the engine refactor removes the remaining violations' }, () => {
+  it('src/ follows the layering and has no import cycles', () => {
     const v = violations(readImportGraph(repoRoot));
     assert.deepEqual(v, [], `${v.length} violation(s):\n${v.join('\n')}`);
   });

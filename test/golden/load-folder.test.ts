@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
-import { loadHfClassifier } from '../../src/weights/safetensors-hf-model.js';
+import { loadHfClassifier } from '../../src/models/hf-classifier.js';
 import { GOLDEN_DIR, goldenCases } from './golden-util.js';
 
 const cases = goldenCases('');

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { beitConfigFromHf, buildBeit } from '../models/beit.js';
-import { buildSwinv2, swinv2ConfigFromHf } from '../models/swinv2.js';
-import type { VitBuildOptions } from '../models/vit-layers/head.js';
-import { loadHfSafetensors, type LoadHfReport } from './safetensors-hf.js';
+import { beitConfigFromHf, buildBeit } from './beit.js';
+import { buildSwinv2, swinv2ConfigFromHf } from './swinv2.js';
+import type { VitBuildOptions } from './vit-layers/head.js';
+import { loadHfSafetensors, type LoadHfReport } from '../weights/safetensors-hf.js';
 
 export interface LoadedHfModel {
   model: tfl.LayersModel;
