@@ -15,7 +15,7 @@ export const DEFAULT_QUEUE_NAME = 'plumage-experiments';
 export const LOCK_DEFAULTS = { lockDurationS: 120, stalledIntervalS: 30, maxStalledCount: 5 };
 
 /** Parses `redis://HOST:PORT[/DB]` into BullMQ connection options; a bad URL is refused naming --queue. */
-export function queueConnection(url: string): ConnectionOptions & { host: string; port: number } {
+export function queueConnection(url: string): ConnectionOptions & { host: string; port: number; db?: number } {
   let u: URL;
   try {
     u = new URL(url);

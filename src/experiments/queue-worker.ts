@@ -66,8 +66,18 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker<RunJob>> 
       autorun: false,
     },
   );
-  worker.on('error', (err) => opts.log(`worker: ${err.message}`));
+  // Connection errors repeat on every reconnect attempt: before the first connection waitForRedis reports them;
+  // afterwards each distinct message is logged at most once a minute.
+  let ready = false;
+  const lastLogged = new Map<string, number>();
+  worker.on('error', (err) => {
+    const t = lastLogged.get(err.message) ?? 0;
+    if (!ready || Date.now() - t < 60_000) return;
+    lastLogged.set(err.message, Date.now());
+    opts.log(`worker: ${err.message}`);
+  });
   await waitForRedis(worker.waitUntilReady(), opts.url);
+  ready = true;
   void worker.run();
   opts.log(`worker ${process.pid} waiting for jobs on ${opts.url} (queue '${opts.queueName}', concurrency ${opts.concurrency}, lock ${opts.lockDurationS} s, stalled check every ${opts.stalledIntervalS} s)`);
   return worker;
