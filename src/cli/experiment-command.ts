@@ -13,7 +13,7 @@ const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 interface ExperimentFlags {
   folds?: number;
   queue?: string;
-  queueName: string;
+  queueName?: string;
   only?: string[];
   project?: string;
   reportOnly?: boolean;
@@ -25,8 +25,8 @@ export function experimentCommand(): Command {
     .description('train every variant of an experiment file (base config + named overrides, optional k-fold) and write report.md and report.html')
     .argument('<file>', 'experiment YAML/JSON: name, base (train config keys), folds, variants: {NAME: {description, overrides, preprocess}}')
     .option('--folds <k>', 'k-fold cross-validation: each variant trains k times (overrides the file\'s `folds`; 0 = one split)', parseInteger)
-    .option('--queue <url>', 'put each run on a BullMQ queue at redis://HOST:PORT and wait for `plumage worker`s to train them')
-    .option('--queue-name <name>', 'queue name (workers must use the same)', DEFAULT_QUEUE_NAME)
+    .option('--queue <url>', 'put each run on a BullMQ queue at redis://HOST:PORT and wait for `plumage worker`s to train them (also `queue:` in the file)')
+    .option('--queue-name <name>', `queue name (workers must use the same; default ${DEFAULT_QUEUE_NAME})`)
     .option('--only <variants>', 'train only these variants (comma-separated); the others are still validated', list)
     .option('--project <dir>', 'folder holding experiments (overrides the base config\'s `project`; runs go to <project>/<experiment>/<variant>[-fold<k>])')
     .option('--report-only', 'rebuild report.md and report.html from the run folders without training')
@@ -37,7 +37,9 @@ export function experimentCommand(): Command {
       if (!flags.reportOnly) {
         assertPreprocessAvailable(plan.runs, file);
         log(`plumage experiment: ${plan.name}: ${plan.runs.length} run(s) of ${new Set(plan.runs.map((r) => r.variant)).size} variant(s) -> ${plan.dir}`);
-        const failures = flags.queue ? await runOnQueue(plan, flags.queue, flags.queueName, log) : await runLocal(plan, { quiet: flags.quiet ?? false, log });
+        const queue = flags.queue ?? plan.queue;
+        const queueName = flags.queueName ?? plan.queueName ?? DEFAULT_QUEUE_NAME;
+        const failures = queue ? await runOnQueue(plan, queue, queueName, log) : await runLocal(plan, { quiet: flags.quiet ?? false, log });
         const report = writeReport(plan);
         console.log(`report: ${report.md}\n        ${report.html}`);
         if (failures.length) throw new UserError(`${failures.length} run(s) failed (the report lists the others):\n${failures.map((f) => `  ${f.runName}: ${f.reason}`).join('\n')}`, 1);

@@ -49,6 +49,9 @@ export const experimentSchema = z
     base: z.record(z.string(), z.unknown()).default({}),
     /** k-fold cross-validation: every variant trains `folds` times (0 or 1 = the base config's single split). */
     folds: z.number().int().min(0).default(0),
+    /** Defaults of --queue / --queue-name (the flags override them). */
+    queue: z.string().optional(),
+    queueName: z.string().optional(),
     variants: z.record(variantName, variantSchema.nullable().transform((v) => v ?? variantSchema.parse({}))).refine((v) => Object.keys(v).length > 0, { message: 'at least one variant' }),
   })
   .strict();

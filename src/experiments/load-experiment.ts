@@ -28,6 +28,9 @@ export interface ExperimentPlan {
   /** `<project>/<experiment>`: where the run folders and the report go. */
   dir: string;
   folds: number;
+  /** The file's `queue` / `queueName` (defaults of the CLI flags). */
+  queue?: string;
+  queueName?: string;
   /** Variant names in file order. */
   variants: { name: string; description?: string; preprocess?: PreprocessSpec }[];
   runs: PlannedRun[];
@@ -122,5 +125,5 @@ export function loadExperiment(file: string, opts: { folds?: number; project?: s
       runs.push({ variant, description: v.description, fold, runName, runDir: path.join(dir, runName), cfg, preprocess: v.preprocess });
     }
   }
-  return { file, name, description: spec.description, dir, folds, variants, runs };
+  return { file, name, description: spec.description, dir, folds, queue: spec.queue, queueName: spec.queueName, variants, runs };
 }

@@ -5,7 +5,7 @@ import type { ExperimentPlan, PlannedRun } from './load-experiment.js';
 import type { RunFailure } from './run-local.js';
 import { isFinished } from './run-state.js';
 import type { RunJob } from './run-variant.js';
-import { queueConnection, waitForRedis } from './queue-connection.js';
+import { DEFAULT_QUEUE_NAME, queueConnection, waitForRedis } from './queue-connection.js';
 
 /** What a worker reports through job.updateProgress. */
 export interface JobProgress {
@@ -55,26 +55,33 @@ export async function runOnQueue(plan: ExperimentPlan, url: string, queueName: s
       pending.set(id, run);
     }
     if (pending.size === 0) return [];
-    log(`queued ${pending.size} job(s) on ${url} (queue '${queueName}'); start workers with: plumage worker --queue ${url}${queueName === 'plumage-experiments' ? '' : ` --queue-name ${queueName}`}`);
-    return await waitForJobs(queue, events, pending);
+    log(`queued ${pending.size} job(s) on ${url} (queue '${queueName}'); start workers with: plumage worker --queue ${url}${queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${queueName}`}`);
+    return await waitForJobs(queue, events, pending, log);
   } finally {
     await events.close();
     await queue.close();
   }
 }
 
-async function waitForJobs(queue: Queue<RunJob>, events: QueueEvents, pending: Map<string, PlannedRun>): Promise<RunFailure[]> {
+async function waitForJobs(queue: Queue<RunJob>, events: QueueEvents, pending: Map<string, PlannedRun>, log: (m: string) => void): Promise<RunFailure[]> {
   const total = pending.size;
   const failures: RunFailure[] = [];
+  // On a terminal: one bar with the latest worker report; otherwise (logs, CI) one line per report.
+  const tty = Boolean(process.stderr.isTTY);
   const bar = new cliProgress.SingleBar(
-    { format: 'jobs |{bar}| {value}/{total} | {duration_formatted} elapsed, ETA {eta_formatted} | {latest}', hideCursor: true, etaBuffer: 4 },
+    { format: 'jobs |{bar}| {value}/{total} | {duration_formatted} elapsed, ETA {eta_formatted} | {latest}', hideCursor: true, etaBuffer: 4, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
+  const note = (latest: string, done = false) => {
+    if (!tty) log(latest);
+    if (done) bar.increment({ latest });
+    else bar.update({ latest });
+  };
   bar.start(total, 0, { latest: 'waiting for workers' });
   events.on('progress', ({ jobId, data }) => {
     if (!pending.has(jobId) || typeof data !== 'object' || data === null) return;
     const p = data as unknown as JobProgress;
-    bar.update({ latest: `${p.runName} epoch ${p.epoch}/${p.epochs}${p.valF1 !== undefined ? ` F1 ${p.valF1.toFixed(4)}` : ''}` });
+    note(`${p.runName}: epoch ${p.epoch}/${p.epochs}${p.valF1 !== undefined ? ` val F1 ${p.valF1.toFixed(4)}` : ''}`);
   });
   try {
     while (pending.size > 0) {
@@ -84,11 +91,11 @@ async function waitForJobs(queue: Queue<RunJob>, events: QueueEvents, pending: M
         if (state === 'completed' || (state === 'missing' && isFinished(run.runDir))) {
           pending.delete(id);
           if (!isFinished(run.runDir)) failures.push({ runName: run.runName, reason: 'job completed but the run folder has no summary.json' });
-          bar.increment({ latest: `${run.runName} done` });
+          note(`${run.runName}: done`, true);
         } else if (state === 'failed' || state === 'missing') {
           pending.delete(id);
           failures.push({ runName: run.runName, reason: job?.failedReason ?? 'the job was removed from the queue' });
-          bar.increment({ latest: `${run.runName} FAILED` });
+          note(`${run.runName}: FAILED`, true);
         }
       }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, 1000));

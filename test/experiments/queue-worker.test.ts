@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
+import { queueConnection } from '../../src/experiments/queue-connection.js';
 import { redisSkip, startRedis } from '../helpers/redis.js';
 import { repoRoot, sharedPath } from '../helpers/shared.js';
 
@@ -90,6 +92,24 @@ test('queue: two workers train an experiment; one is killed (SIGKILL) mid-job, i
     assert.ok(starts[1]!.epochsDone! >= 1);
     assert.equal(lines(path.join(dir, 'metrics.jsonl'))[0], killed.firstEpoch, 'the epoch finished before the kill was kept, not trained again');
     assert.match(workers[1 - killed.worker]!.out(), new RegExp(`${killed.run}: resuming from `));
+
+    // Workers reported progress through the jobs: the last report of each is its final epoch and val F1.
+    const queue = new Queue('test-q', { connection: queueConnection(redis.url) });
+    try {
+      const jobs = await queue.getJobs(['completed']);
+      assert.deepEqual(jobs.map((j) => j.name).sort(), ['A', 'B', 'C']);
+      for (const j of jobs) {
+        const p = j.progress as { runName: string; epoch: number; epochs: number; valF1: number };
+        assert.equal(p.runName, j.name);
+        assert.equal(p.epoch, 4);
+        assert.equal(p.epochs, 4);
+        const last = JSON.parse(lines(path.join(work, 'q', j.name, 'metrics.jsonl'))[3]!) as { valF1: number };
+        assert.equal(p.valF1, last.valF1);
+      }
+    } finally {
+      await queue.close();
+    }
+    assert.match(exp.out(), /[ABC]: epoch [1-4]\/4 val F1 0\.\d{4}/, 'the experiment command shows the workers\' progress');
 
     const report = fs.readFileSync(path.join(work, 'q', 'report.md'), 'utf8');
     for (const v of ['A', 'B', 'C']) assert.match(report, new RegExp(`^\\| ${v} \\|[^|]*\\| 0\\.\\d{4} \\| 1/1 \\|`, 'm'), `report row ${v}`);
