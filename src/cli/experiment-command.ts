@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadExperiment } from '../experiments/load-experiment.js';
+import { assertInputsExist, loadExperiment } from '../experiments/load-experiment.js';
 import { assertPreprocessAvailable } from '../experiments/preprocess-hook.js';
 import { DEFAULT_QUEUE_NAME } from '../experiments/queue-connection.js';
 import { runOnQueue } from '../experiments/queue-run.js';
@@ -36,6 +36,7 @@ export function experimentCommand(): Command {
       const log = (m: string) => console.error(m);
       if (!flags.reportOnly) {
         assertPreprocessAvailable(plan.runs, file);
+        assertInputsExist(plan);
         log(`plumage experiment: ${plan.name}: ${plan.runs.length} run(s) of ${new Set(plan.runs.map((r) => r.variant)).size} variant(s) -> ${plan.dir}`);
         const queue = flags.queue ?? plan.queue;
         const queueName = flags.queueName ?? plan.queueName ?? DEFAULT_QUEUE_NAME;

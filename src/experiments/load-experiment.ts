@@ -127,3 +127,13 @@ export function loadExperiment(file: string, opts: { folds?: number; project?: s
   }
   return { file, name, description: spec.description, dir, folds, queue: spec.queue, queueName: spec.queueName, variants, runs };
 }
+
+/** Refuses, before anything trains, runs whose `data` / `valData` path does not exist (naming the variant and key). */
+export function assertInputsExist(plan: ExperimentPlan): void {
+  for (const run of plan.runs) {
+    for (const key of ['data', 'valData'] as const) {
+      const p = run.cfg[key];
+      if (p !== undefined && !fs.existsSync(p)) throw new UserError(`${plan.file}: variant ${run.variant}: ${key} ${p} does not exist`);
+    }
+  }
+}

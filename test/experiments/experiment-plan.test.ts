@@ -92,6 +92,16 @@ test('the CLI refuses a bad override with exit code 2 and trains nothing', () =>
   assert.equal(fs.existsSync(path.join(work, 'runs')), false);
 });
 
+test('a variant whose data folder does not exist is refused before anything runs', () => {
+  const { file, work } = writeExperiment('');
+  fs.writeFileSync(file, `${BASE(work)}  data: ${work}/data\nvariants:\n  A:\n  B: { overrides: { data: ${work}/nowhere } }\n`);
+  fs.mkdirSync(path.join(work, 'data'));
+  const r = runCli(['experiment', file], { cwd: repoRoot });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`variant B: data ${work}/nowhere does not exist`));
+  assert.equal(fs.existsSync(path.join(work, 'runs')), false);
+});
+
 test('variants with a preprocess step are refused up front while no preprocessor is registered; --only runs the others', () => {
   const { file, work } = writeExperiment('');
   fs.writeFileSync(file, `${BASE(work)}variants:\n  A:\n  D: { preprocess: { detect: { mode: contour } } }\n  H: { preprocess: { detect: { mode: pad, sr: esrgan-slim } } }\n`);
