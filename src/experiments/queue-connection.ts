@@ -50,3 +50,17 @@ export async function waitForRedis(ready: Promise<unknown>, url: string, ms = 10
     clearTimeout(timer);
   }
 }
+
+/**
+ * Closes a BullMQ queue/events/worker object; one whose server never answered would wait forever in close(), so
+ * after `ms` it is force-disconnected.
+ */
+export async function closeWithin(x: { close(): Promise<void>; disconnect(): Promise<void> }, ms = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  const r = await Promise.race([x.close().then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (r === 'timeout') void x.disconnect().catch(() => {}); // may never settle either; the caller exits
+}

@@ -5,7 +5,7 @@ import type { ExperimentPlan, PlannedRun } from './load-experiment.js';
 import type { RunFailure } from './run-local.js';
 import { isFinished } from './run-state.js';
 import type { RunJob } from './run-variant.js';
-import { DEFAULT_QUEUE_NAME, queueConnection, waitForRedis } from './queue-connection.js';
+import { closeWithin, DEFAULT_QUEUE_NAME, queueConnection, waitForRedis } from './queue-connection.js';
 
 /** What a worker reports through job.updateProgress. */
 export interface JobProgress {
@@ -58,8 +58,7 @@ export async function runOnQueue(plan: ExperimentPlan, url: string, queueName: s
     log(`queued ${pending.size} job(s) on ${url} (queue '${queueName}'); start workers with: plumage worker --queue ${url}${queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${queueName}`}`);
     return await waitForJobs(queue, events, pending, log);
   } finally {
-    await events.close();
-    await queue.close();
+    await Promise.all([closeWithin(events), closeWithin(queue)]);
   }
 }
 

@@ -122,3 +122,13 @@ test('--queue URLs: redis://HOST:PORT[/DB]; anything else is refused naming --qu
   assert.throws(() => queueConnection('http://h:1'), /--queue: .*redis:\/\//);
   assert.throws(() => queueConnection('localhost:6379'), /--queue/);
 });
+
+test('--queue with no Redis server answering: exit code 2 naming --queue, nothing trained', () => {
+  const { file, work } = writeExperiment('');
+  fs.writeFileSync(file, `${BASE(work)}variants:\n  A:\n`);
+  // Port 1 on loopback: nothing listens there (connection refused at once, retried until the timeout).
+  const r = runCli(['experiment', file, '--queue', 'redis://127.0.0.1:1'], { cwd: repoRoot, timeoutMs: 60_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--queue: no Redis server answered at redis:\/\/127\.0\.0\.1:1/);
+  assert.equal(fs.existsSync(path.join(work, 'runs', 'exp', 'A')), false);
+});
