@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_QUEUE_NAME, LOCK_DEFAULTS } from '../experiments/queue-connection.js';
+import { closeWithin, DEFAULT_QUEUE_NAME, LOCK_DEFAULTS } from '../experiments/queue-connection.js';
 import { startWorker } from '../experiments/queue-worker.js';
 import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
 import { parseInteger, parseNumber } from './parse-number.js';
@@ -46,7 +46,7 @@ export function workerCommand(): Command {
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log(`${signal}: closing (a job in progress goes back to the queue when its lock expires and resumes from its last checkpoint)`);
-          void worker.close(true).finally(resolve);
+          void closeWithin({ close: () => worker.close(true), disconnect: () => worker.disconnect() }).finally(resolve);
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
