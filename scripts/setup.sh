@@ -16,6 +16,18 @@ if { ! dpkg -s libtorch-dev >/dev/null 2>&1 || ! dpkg -s libopenblas0-pthread >/
   fi
 fi
 
+# redis-server: the Redis server BullMQ's experiment queue runs on (`plumage experiment --queue`, `plumage worker`);
+# the queue tests start their own instance on a loopback port and skip without it.
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  else
+    echo "setup: redis-server is not installed and apt is not available as root; the experiment queue tests will be skipped" >&2
+  fi
+fi
+
 npm ci --no-audit --no-fund
 if dpkg -s libtorch-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ]; then
   npm run build:torch

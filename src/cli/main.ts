@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.js';
 import { evaluateCommand } from './evaluate-command.js';
+import { experimentCommand } from './experiment-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
 import { trainCommand } from './train-command.js';
+import { workerCommand } from './worker-command.js';
 
 const program = new Command('plumage')
   .description('plumage: train and run low-resolution bird species classifiers on a CPU (GPU via libtorch)')
@@ -13,6 +15,8 @@ program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
 program.addCommand(modelsCommand());
+program.addCommand(experimentCommand());
+program.addCommand(workerCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import { assertInputsExist, loadExperiment } from '../experiments/load-experiment.js';
+import { assertPreprocessAvailable } from '../experiments/preprocess-hook.js';
+import { DEFAULT_QUEUE_NAME } from '../experiments/queue-connection.js';
+import { runOnQueue } from '../experiments/queue-run.js';
+import { runLocal } from '../experiments/run-local.js';
+import { writeReport } from '../experiments/write-report.js';
+import { UserError } from '../util/errors.js';
+import { parseInteger } from './parse-number.js';
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+interface ExperimentFlags {
+  folds?: number;
+  queue?: string;
+  queueName?: string;
+  only?: string[];
+  project?: string;
+  reportOnly?: boolean;
+  quiet?: boolean;
+}
+
+export function experimentCommand(): Command {
+  return new Command('experiment')
+    .description('train every variant of an experiment file (base config + named overrides, optional k-fold) and write report.md and report.html')
+    .argument('<file>', 'experiment YAML/JSON: name, base (train config keys), folds, variants: {NAME: {description, overrides, preprocess}}')
+    .option('--folds <k>', 'k-fold cross-validation: each variant trains k times (overrides the file\'s `folds`; 0 = one split)', parseInteger)
+    .option('--queue <url>', 'put each run on a BullMQ queue at redis://HOST:PORT and wait for `plumage worker`s to train them (also `queue:` in the file)')
+    .option('--queue-name <name>', `queue name (workers must use the same; default ${DEFAULT_QUEUE_NAME})`)
+    .option('--only <variants>', 'train only these variants (comma-separated); the others are still validated', list)
+    .option('--project <dir>', 'folder holding experiments (overrides the base config\'s `project`; runs go to <project>/<experiment>/<variant>[-fold<k>])')
+    .option('--report-only', 'rebuild report.md and report.html from the run folders without training')
+    .option('--quiet', 'no per-epoch progress bars when training in this process')
+    .action(async (file: string, flags: ExperimentFlags) => {
+      const plan = loadExperiment(file, { folds: flags.folds, project: flags.project, only: flags.only });
+      const log = (m: string) => console.error(m);
+      if (!flags.reportOnly) {
+        assertPreprocessAvailable(plan.runs, file);
+        assertInputsExist(plan);
+        log(`plumage experiment: ${plan.name}: ${plan.runs.length} run(s) of ${new Set(plan.runs.map((r) => r.variant)).size} variant(s) -> ${plan.dir}`);
+        const queue = flags.queue ?? plan.queue;
+        const queueName = flags.queueName ?? plan.queueName ?? DEFAULT_QUEUE_NAME;
+        const failures = queue ? await runOnQueue(plan, queue, queueName, log) : await runLocal(plan, { quiet: flags.quiet ?? false, log });
+        const report = writeReport(plan);
+        console.log(`report: ${report.md}\n        ${report.html}`);
+        if (failures.length) throw new UserError(`${failures.length} run(s) failed (the report lists the others):\n${failures.map((f) => `  ${f.runName}: ${f.reason}`).join('\n')}`, 1);
+        return;
+      }
+      const report = writeReport(plan);
+      console.log(`report: ${report.md}\n        ${report.html}`);
+    });
+}

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunRecord, VariantRow } from './collect-runs.js';
+import type { ExperimentPlan } from './load-experiment.js';
+import { esc, f1BarsSvg, perClassSvg } from './report-charts.js';
+import { TABLE_HEADER, tableCells } from './report-table.js';
+
+const CSS = `body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #ddd;padding:6px;background:#fff}
+figure img{max-width:560px;height:auto;display:block}figcaption{font-size:13px;color:#444;margin-top:4px}
+h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:2em}.muted{color:#777}`;
+
+/** An image file inlined as a data URI, so the page needs no server and no other files. */
+function dataUri(file: string): string {
+  return `data:image/png;base64,${fs.readFileSync(file).toString('base64')}`;
+}
+
+function figure(file: string, caption: string): string {
+  return `<figure><img src="${dataUri(file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
+}
+
+function gallery(runs: RunRecord[], pick: (r: RunRecord) => string | undefined, what: string): string {
+  const figs = runs.filter((r) => pick(r)).map((r) => figure(pick(r)!, `${r.run.runName}: ${what}`));
+  return figs.length ? `<div class="grid">${figs.join('')}</div>` : '<p class="muted">none yet (no finished run wrote one)</p>';
+}
+
+/** report.html: one self-contained page (inline CSS, inline SVG charts, PNGs as base64) that opens from disk. */
+export function reportHtml(plan: ExperimentPlan, rows: VariantRow[], generated: Date): string {
+  const runs = rows.flatMap((r) => r.runs);
+  const table = [
+    '<table><thead><tr>',
+    ...TABLE_HEADER.map((h) => `<th>${esc(h)}</th>`),
+    '</tr></thead><tbody>',
+    ...tableCells(rows).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 2 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`),
+    '</tbody></table>',
+  ].join('');
+  const perClass = perClassSvg(rows);
+  const extras = runs.filter((r) => r.extraImages.length || r.notes);
+  const extraHtml = extras.length
+    ? extras
+        .map((r) => {
+          const notes = r.notes ? `<p>${Object.entries(r.notes).map(([k, v]) => `${esc(k)}: ${esc(String(v))}`).join(' · ')}</p>` : '';
+          return `<h3>${esc(r.run.runName)}</h3>${notes}<div class="grid">${r.extraImages.map((f) => figure(f, path.basename(f))).join('')}</div>`;
+        })
+        .join('')
+    : '<p class="muted">No variant provided extra images (crops, boxes, super-resolution grids: PNGs listed in a run\'s summary.json or preprocess.json, or in its images/, crops/, boxes/ or sr/ folder).</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Experiment ${esc(plan.name)}</title><style>${CSS}</style></head><body>
+<h1>Experiment ${esc(plan.name)}</h1>
+${plan.description ? `<p>${esc(plan.description)}</p>` : ''}
+<p class="muted">${esc(path.basename(plan.file))} · ${plan.folds > 1 ? `${plan.folds}-fold cross-validation; F1 is mean ± sample std dev (min–max) over folds` : 'one validation split per variant'} · generated ${esc(generated.toISOString())}</p>
+<h2>Results</h2>
+${table}
+<p class="muted">Time: summed wall time of the finished runs. Train img/s: mean over epochs; infer img/s: validation predictions.</p>
+${rows.some((r) => r.f1Mean !== undefined) ? f1BarsSvg(rows) : ''}
+<h2>Learning curves</h2>
+${gallery(runs, (r) => r.learningCurve, 'learning curve')}
+<h2>Per-class F1 (validation)</h2>
+${perClass ?? '<p class="muted">no finished run wrote val_per_class.csv</p>'}
+<h2>Confusion matrices (validation)</h2>
+${gallery(runs, (r) => r.confusionMatrix, 'confusion matrix')}
+<h2>Extra images</h2>
+${extraHtml}
+</body></html>
+`;
+}
