@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { resolveTrainConfig } from '../src/cli/train-command.js';
+import { resolveTrainConfig } from '../src/train/resolve-config.js';
 import { runTraining } from '../src/train/run-training.js';
 
 const opts = new Command()

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { resolveTrainConfig } from '../src/cli/train-command.js';
+import { resolveTrainConfig } from '../src/train/resolve-config.js';
 import { readCsv } from '../src/data/csv.js';
 import { argmaxRows, classificationReport } from '../src/eval/metrics.js';
 import { softVote } from '../src/eval/soft-vote.js';

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveTrainConfig } from '../src/cli/train-command.js';
+import { resolveTrainConfig } from '../src/train/resolve-config.js';
 import { getArchitecture } from '../src/models/index.js';
 import type { BackendName } from '../src/runtime/backend.js';
 import { runTraining } from '../src/train/run-training.js';

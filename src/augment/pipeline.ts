@@ -15,7 +15,7 @@ export const augmentSchema = z.object({
   cutmixAlpha: z.number().gt(0).default(1),
   /** Probability of drawing a training view from the 256px copy (decoded at 2x input size) instead of the 64px image. */
   upscaleProb: z.number().min(0).max(1).default(0),
-});
+}).strict();
 export type AugmentConfig = z.infer<typeof augmentSchema>;
 
 /** A random-resized-crop box (area fraction in `cropScale`, aspect 3/4-4/3), or undefined when cropping is off. */

@@ -1,33 +1,13 @@
 import { Command, Option } from 'commander';
 import { augmentSchema } from '../augment/pipeline.js';
-import { keyProblems, recipesWithKey, RECIPES, trainConfigSchema, type TrainConfig } from '../train/config.js';
+import { recipesWithKey, RECIPES } from '../train/config.js';
+import { resolveTrainConfig } from '../train/resolve-config.js';
 import { runTraining } from '../train/run-training.js';
-import { UserError } from '../util/errors.js';
-import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
 import { parseInteger, parseNumber, parsePair } from './parse-number.js';
 
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const camel = (flag: string) => flag.replace(/^--(no-)?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** Builds the train config: the recipe's defaults <- config file <- CLI flags; keys a recipe does not use are errors. */
-export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig {
-  const { config, ...rest } = flags;
-  const fromFile = typeof config === 'string' ? readConfigFile(config) : {};
-  const augment: Record<string, unknown> = {};
-  const top: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) {
-    if (v === undefined) continue;
-    if (AUGMENT_KEYS.includes(k)) augment[k] = v;
-    else top[k] = v;
-  }
-  const merged = mergeOptions(fromFile, top, Object.keys(augment).length ? { augment } : {});
-  merged.recipe ??= 'scratch';
-  const source = typeof config === 'string' ? `${config} + command line` : 'command line';
-  const problems = keyProblems(merged);
-  if (problems.length) throw new UserError(`invalid options (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  return validateConfig(trainConfigSchema, merged, source);
-}
 
 /** The recipes an option belongs to, for --help: "[full, partial]" unless every recipe has it. */
 function tag(key: string): string {

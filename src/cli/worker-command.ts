@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { closeWithin, DEFAULT_QUEUE_NAME, LOCK_DEFAULTS } from '../experiments/queue-connection.js';
 import { startWorker } from '../experiments/queue-worker.js';
-import { mergeOptions, readConfigFile, validateConfig } from './config-file.js';
+import { mergeOptions, readConfigFile, validateConfig } from '../util/config-file.js';
 import { parseInteger, parseNumber } from './parse-number.js';
 
 const workerConfigSchema = z

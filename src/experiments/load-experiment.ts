@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { mergeOptions } from '../cli/config-file.js';
+import { mergeOptions } from '../util/config-file.js';
 import { UserError } from '../util/errors.js';
 import { experimentSchema, type PreprocessSpec } from './experiment-schema.js';
+import { RECIPES, type RecipeName, schemaFor } from '../train/config.js';
 import { resolveVariantConfig, supportsFolds, trainConfigSchema, type TrainConfig } from './train-variant.js';
 import { unknownKeys } from './unknown-keys.js';
 
@@ -65,9 +66,11 @@ function checkTrainBlock(file: string, who: string, block: Record<string, unknow
   for (const k of Object.keys(block)) {
     if (k in RESERVED) throw new UserError(`${file}: ${who}: key '${k}' is not allowed here (${RESERVED[k]})`);
   }
-  const unknown = unknownKeys(trainConfigSchema, block);
+  const recipe = (merged.recipe ?? 'scratch') as RecipeName;
+  if (!RECIPES.includes(recipe)) throw new UserError(`${file}: ${who}: recipe '${String(recipe)}' is not a recipe (${RECIPES.join(', ')})`);
+  const unknown = unknownKeys(schemaFor(recipe), block);
   if (unknown.length) throw new UserError(`${file}: ${who}: unknown training option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (see \`plumage train --help\`; nested keys such as augment.cutmix go in their block)`);
-  const parsed = trainConfigSchema.safeParse(merged);
+  const parsed = trainConfigSchema.safeParse({ recipe, ...merged });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
     throw new UserError(`${file}: ${who}: invalid value: ${issues}`);
@@ -103,7 +106,7 @@ export function loadExperiment(file: string, opts: { folds?: number; project?: s
     const missing = only.filter((v) => !(v in spec.variants));
     if (missing.length) throw new UserError(`--only: no variant named ${missing.map((m) => `'${m}'`).join(', ')} in ${file} (it has ${Object.keys(spec.variants).join(', ')})`);
   }
-  const project = path.resolve(String(base.project ?? trainConfigSchema.shape.project.parse(undefined)));
+  const project = path.resolve(String(base.project ?? schemaFor('scratch').shape.project.parse(undefined)));
   const dir = path.join(project, name);
   const runs: PlannedRun[] = [];
   const variants: ExperimentPlan['variants'] = [];

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appendLine } from '../util/atomic-write.js';
 
 /** A run is finished when its summary.json exists (written last, atomically, by the training engine). */
 export function isFinished(runDir: string): boolean {
@@ -32,7 +31,8 @@ export interface AttemptRecord {
 
 /** experiment_log.jsonl in the run folder: one line per start/finish, so retries and resumes can be seen. */
 export function logAttempt(runDir: string, rec: Omit<AttemptRecord, 'time' | 'host' | 'pid'>): void {
-  appendLine(path.join(runDir, 'experiment_log.jsonl'), JSON.stringify({ ...rec, time: new Date().toISOString(), host: os.hostname(), pid: process.pid }));
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.appendFileSync(path.join(runDir, 'experiment_log.jsonl'), JSON.stringify({ ...rec, time: new Date().toISOString(), host: os.hostname(), pid: process.pid }) + '\n');
 }
 
 export function readAttempts(runDir: string): AttemptRecord[] {

@@ -4,8 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveTrainConfig } from '../cli/train-command.js';
-import { runTransferTraining } from '../cli/transfer-train.js';
+import { resolveTrainConfig } from '../train/resolve-config.js';
 import { trainConfigSchema, type TrainConfig } from '../train/config.js';
 import { runTraining } from '../train/run-training.js';
 
@@ -24,9 +23,9 @@ export function lastCheckpoint(runDir: string): string {
   return path.join(runDir, 'weights', 'last.ckpt');
 }
 
-/** Whether this config can train fold `k` of a k-fold split (the transfer recipes use their own split today). */
-export function supportsFolds(cfg: TrainConfig): boolean {
-  return cfg.recipe === undefined;
+/** Whether this config can train fold `k` of a k-fold split (every recipe of the training engine can). */
+export function supportsFolds(_cfg: TrainConfig): boolean {
+  return true;
 }
 
 /**
@@ -34,10 +33,6 @@ export function supportsFolds(cfg: TrainConfig): boolean {
  * metrics.csv, learning_curve.png and the val_* report files. `cfg.resume` continues from lastCheckpoint().
  */
 export async function trainVariant(cfg: TrainConfig, opts: { quiet: boolean }): Promise<void> {
-  if (cfg.recipe) {
-    await runTransferTraining({ ...cfg, recipe: cfg.recipe });
-    return;
-  }
   const s = await runTraining(cfg, { quiet: opts.quiet });
   if (!fs.existsSync(path.join(s.runDir, 'summary.json'))) throw new Error(`${s.runDir}: training ended without summary.json`);
 }

@@ -142,6 +142,11 @@ export type ProbeConfig = z.infer<typeof probeSchema>;
 
 const SCHEMAS = { scratch: scratchSchema, full: fullSchema, partial: partialSchema, probe: probeSchema } as const;
 
+/** The schema of one recipe (for tools that inspect its keys). */
+export function schemaFor(recipe: RecipeName): (typeof SCHEMAS)[RecipeName] {
+  return SCHEMAS[recipe];
+}
+
 /** The recipes that accept a key (for messages and --help). */
 export function recipesWithKey(key: string): RecipeName[] {
   return RECIPES.filter((r) => key in SCHEMAS[r].shape);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveTrainConfig } from '../../src/cli/train-command.js';
+import { resolveTrainConfig } from '../../src/train/resolve-config.js';
 import { runCli } from '../helpers/cli.js';
 
 const file = (text: string) => {

@@ -7,6 +7,7 @@ import { loadExperiment } from '../../src/experiments/load-experiment.js';
 import { assertPreprocessAvailable } from '../../src/experiments/preprocess-hook.js';
 import { queueConnection } from '../../src/experiments/queue-connection.js';
 import { unknownKeys } from '../../src/experiments/unknown-keys.js';
+import { schemaFor } from '../../src/train/config.js';
 import { trainConfigSchema } from '../../src/train/config.js';
 import { UserError } from '../../src/util/errors.js';
 import { runCli } from '../helpers/cli.js';
@@ -28,11 +29,12 @@ test('variants deep-merge their overrides over the base; run folders are <projec
   assert.equal(plan.dir, path.join(work, 'runs', 't'));
   assert.deepEqual(plan.runs.map((r) => r.runName), ['A', 'B']);
   const [a, b] = plan.runs;
+  assert.ok(a!.cfg.recipe === 'scratch' && b!.cfg.recipe === 'scratch');
   assert.equal(a!.cfg.augment.cutmix, 0.2);
   assert.equal(b!.cfg.augment.cutmix, 0.9, 'override wins');
   assert.equal(b!.cfg.augment.brightness, 0.1, 'nested base keys the override does not name are kept');
   assert.equal(b!.cfg.lr, 0.01);
-  assert.equal(a!.cfg.lr, trainConfigSchema.parse({}).lr);
+  assert.equal(a!.cfg.lr, trainConfigSchema.parse({ recipe: 'scratch' }).lr);
   assert.equal(b!.runDir, path.join(work, 'runs', 't', 'B'));
   assert.equal(path.join(b!.cfg.project, b!.cfg.name!), b!.runDir);
   assert.ok(path.isAbsolute(b!.cfg.data), 'paths are absolute, so workers elsewhere see the same folder');
@@ -112,8 +114,8 @@ test('variants with a preprocess step are refused up front while no preprocessor
 });
 
 test('unknownKeys finds misspelt keys at any depth of the train config', () => {
-  assert.deepEqual(unknownKeys(trainConfigSchema, { lr: 1, augment: { cutmix: 1, mixx: 2 }, foo: { bar: 1 } }), ['augment.mixx', 'foo']);
-  assert.deepEqual(unknownKeys(trainConfigSchema, { augment: { cropScale: [1, 1] } }), []);
+  assert.deepEqual(unknownKeys(schemaFor('scratch'), { lr: 1, augment: { cutmix: 1, mixx: 2 }, foo: { bar: 1 } }), ['augment.mixx', 'foo']);
+  assert.deepEqual(unknownKeys(schemaFor('scratch'), { augment: { cropScale: [1, 1] } }), []);
 });
 
 test('--queue URLs: redis://HOST:PORT[/DB]; anything else is refused naming --queue', () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/runtime/backend.js';
-import { resolveTrainConfig } from '../../src/cli/train-command.js';
+import { resolveTrainConfig } from '../../src/train/resolve-config.js';
 import { readCsv } from '../../src/data/csv.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { softVote } from '../../src/eval/soft-vote.js';

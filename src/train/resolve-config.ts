@@ -1,0 +1,28 @@
+import { augmentSchema } from '../augment/pipeline.js';
+import { mergeOptions, readConfigFile, validateConfig } from '../util/config-file.js';
+import { UserError } from '../util/errors.js';
+import { keyProblems, trainConfigSchema, type TrainConfig } from './config.js';
+
+const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
+
+/**
+ * Builds the train config from options as `plumage train` gets them (flags, `config`: a YAML/JSON file, augment keys
+ * at the top level or under `augment`): the recipe's defaults <- config file <- CLI flags; keys a recipe does not use are errors. */
+export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig {
+  const { config, ...rest } = flags;
+  const fromFile = typeof config === 'string' ? readConfigFile(config) : {};
+  const augment: Record<string, unknown> = {};
+  const top: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === undefined) continue;
+    if (AUGMENT_KEYS.includes(k)) augment[k] = v;
+    else top[k] = v;
+  }
+  const merged = mergeOptions(fromFile, top, Object.keys(augment).length ? { augment } : {});
+  merged.recipe ??= 'scratch';
+  const source = typeof config === 'string' ? `${config} + command line` : 'command line';
+  const problems = keyProblems(merged);
+  if (problems.length) throw new UserError(`invalid options (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return validateConfig(trainConfigSchema, merged, source);
+}
+
