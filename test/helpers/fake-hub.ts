@@ -1,7 +1,7 @@
 /**
  * A loopback Hugging Face hub for tests: serves repos in the hub's URL layout (`/{org}/{name}/resolve/{rev}/{file}`)
  * with its headers (X-Repo-Commit; ETag = git blob SHA-1 for regular files; X-Linked-Etag = SHA-256 and
- * X-Linked-Size for LFS files, which redirect to `/cdn/<sha256>` like the real hub's storage), Range requests, and
+ * X-Linked-Size for LFS files, which redirect to `http://localhost:<port>/cdn/<sha256>`, another origin, like the real hub's storage), Range requests, and
  * faults on demand: a connection dropped mid-file, a wrong etag, private repos that need a token.
  */
 import { createHash } from 'node:crypto';
@@ -84,7 +84,9 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
       byBlob.set(sha, { key, data });
       const etag = hub.wrongHash.has(key) ? sha256(Buffer.from('not the file')) : sha;
       log(302);
-      return res.writeHead(302, { location: `/cdn/${sha}`, 'x-repo-commit': repo.commit, 'x-linked-etag': `"${etag}"`, 'x-linked-size': data.length, etag: `"${gitSha1(Buffer.from('pointer'))}"` }).end();
+      // Like the real hub: an absolute URL on another host (the storage), so clients read the hub's headers here.
+      const storage = `http://localhost:${(server.address() as AddressInfo).port}/cdn/${sha}`;
+      return res.writeHead(302, { location: storage, 'x-repo-commit': repo.commit, 'x-linked-etag': `"${etag}"`, 'x-linked-size': data.length, etag: `"${gitSha1(Buffer.from('pointer'))}"` }).end();
     }
     log(200);
     res.writeHead(200, { 'x-repo-commit': repo.commit, etag: `"${gitSha1(data)}"`, 'content-length': data.length });
