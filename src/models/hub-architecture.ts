@@ -15,11 +15,17 @@ import type { ArchitectureSpec, BuildOptions } from './index.js';
 
 export interface HubArchitectureSpec extends ArchitectureSpec {
   ref: ModelRef;
+  /**
+   * After a build from the hub: `hf:ORG/NAME@<commit>`, the name that rebuilds exactly this checkpoint (for run
+   * metadata, so `predict` does not follow a moved branch). The folder path for local folders.
+   */
+  pinnedName?: string;
 }
 
 /** Builds (and loads) the model of a reference; `pretrained: false` skips the weights (e.g. a checkpoint will overwrite them). */
-export async function buildHubModel(ref: ModelRef, opts: BuildOptions, log: (m: string) => void = (m) => console.error(m)): Promise<tfl.LayersModel> {
+export async function buildHubModel(ref: ModelRef, opts: BuildOptions, log: (m: string) => void = (m) => console.error(m), onFiles?: (commit: string | null) => void): Promise<tfl.LayersModel> {
   const files = await modelFiles(ref, { log, configOnly: opts.pretrained === false });
+  onFiles?.(files.commit);
   const where = ref.kind === 'folder' ? ref.dir : `${ref.repo}@${files.commit}`;
   const { model, facts } = buildFromHfConfig(files.config, files.configPath, { numClasses: opts.numClasses, inputSize: opts.inputSize, dropPathRate: opts.dropPathRate });
   if (opts.pretrained === false) return model;
@@ -44,10 +50,14 @@ export function hubArchitecture(name: string): HubArchitectureSpec | null {
   if (!ref) return null;
   const { config, source } = readConfigSync(ref);
   const facts = hfConfigFacts(config, source);
-  return {
+  const spec: HubArchitectureSpec = {
     ref,
     description: `${facts.modelType} from ${formatModelRef(ref)} (${facts.depth} blocks, patch ${facts.patchSize}, ${facts.numLabels} labels, drop_path_rate ${facts.dropPathRate})`,
     inputSize: facts.imageSize,
-    build: (opts) => buildHubModel(ref, opts),
+    build: (opts) =>
+      buildHubModel(ref, opts, undefined, (commit) => {
+        spec.pinnedName = ref.kind === 'folder' ? ref.dir : `hf:${ref.repo}@${commit}`;
+      }),
   };
+  return spec;
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { buildFromHfConfig } from '../../src/models/hf-config-model.js';
+import type { HubArchitectureSpec } from '../../src/models/hub-architecture.js';
 import { getArchitecture } from '../../src/models/index.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { loadHfCheckpoint } from '../../src/weights/load-hf-checkpoint.js';
@@ -86,6 +87,7 @@ test('getArchitecture resolves a model folder (input size from config.json); oth
   assert.match(spec.description, /beit/);
   const model = await spec.build({ numClasses: 3 });
   assert.deepEqual(model.outputs[0]!.shape, [null, 3]);
+  assert.equal((spec as HubArchitectureSpec).pinnedName, dir, 'the name that rebuilds exactly this checkpoint');
   model.dispose();
 
   const vit = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-vit-'));
