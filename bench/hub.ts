@@ -5,10 +5,10 @@
  * Each measurement runs in its own process, one after the other (plumage, PyTorch, per model), with the load average
  * sampled around each. Writes bench/results/hub.md and hub.json.
  *
- *   npm run bench:hub [-- --steps 2] [-- --warmup 1] [-- --batch 16] [-- --threads 2] [-- --models swinv2-base,beit-base]
+ *   npm run bench:hub [-- --render (rewrite hub.md from hub.json)] [-- --steps 2] [-- --warmup 1] [-- --batch 16] [-- --threads 2] [-- --models swinv2-base,beit-base]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,12 @@ async function driver(): Promise<void> {
   const goldenCheck = golden.status === 0 ? (JSON.parse(golden.stdout.trim()) as Record<string, unknown>) : { error: golden.stderr.trim().split('\n').pop() };
   console.error(`golden check of the PyTorch reference: ${JSON.stringify(goldenCheck)}`);
   const results: Measured[] = [];
+  if (argv.includes('--render')) {
+    // Re-render hub.md from an earlier run's hub.json (no measuring).
+    const prev = JSON.parse(readFileSync(path.join(root, 'bench', 'results', 'hub.json'), 'utf8')) as { command: string; started: string; threads: string; spec: typeof spec; goldenCheck: Record<string, unknown>; results: Measured[] };
+    render(prev.command, prev.started, prev.threads, prev.spec, [...new Set(prev.results.map((r) => r.model))], prev.goldenCheck, prev.results);
+    return;
+  }
   for (const model of models) {
     const s = { ...spec, model };
     for (const framework of ['plumage', 'pytorch']) {
@@ -118,14 +124,18 @@ async function driver(): Promise<void> {
       results.push(m);
     }
   }
+  render(command, started, threads, spec, models, goldenCheck, results);
+}
+
+function render(command: string, started: string, threads: string, spec: { batch: number; steps: number; warmup: number }, models: ModelName[], goldenCheck: Record<string, unknown>, results: Measured[]): void {
   const f = (v: unknown, d = 2) => (typeof v === 'number' ? v.toFixed(d) : '-');
   const rows = models.flatMap((model) => {
     const p = results.find((r) => r.model === model && r.framework === 'plumage')!;
     const t = results.find((r) => r.model === model && r.framework === 'pytorch')!;
     const ratio = (k: string) => (typeof p[k] === 'number' && typeof t[k] === 'number' ? `**${((p[k] as number) / (t[k] as number)).toFixed(2)}x**` : '-');
     return [
-      `| ${model} | ${p.size ?? t.size}px | plumage (torch backend) | ${f(p.params, 0)} | ${f(p.train_step_s)} | ${f(p.train_images_per_s)} | ${f(p.infer_step_s)} | ${f(p.infer_images_per_s)} | ${f(p.max_rss_mb, 0)} | ${(p.load_before_after as number[]).map((l) => l.toFixed(1)).join(' / ')} |${p.error ? ` ${p.error}` : ''}`,
-      `| ${model} | ${t.size ?? p.size}px | PyTorch ${t.torch ?? ''} | ${f(t.params, 0)} | ${f(t.train_step_s)} | ${f(t.train_images_per_s)} | ${f(t.infer_step_s)} | ${f(t.infer_images_per_s)} | ${f(t.max_rss_mb, 0)} | ${(t.load_before_after as number[]).map((l) => l.toFixed(1)).join(' / ')} |${t.error ? ` ${t.error}` : ''}`,
+      `| ${model} | ${p.size ?? t.size}px | plumage (torch backend) | ${f(p.params, 0)} | ${f(p.train_step_s)} | ${f(p.train_images_per_s, 4)} | ${f(p.infer_step_s)} | ${f(p.infer_images_per_s, 4)} | ${f(p.max_rss_mb, 0)} | ${(p.load_before_after as number[]).map((l) => l.toFixed(1)).join(' / ')} |${p.error ? ` ${p.error}` : ''}`,
+      `| ${model} | ${t.size ?? p.size}px | PyTorch ${t.torch ?? ''} | ${f(t.params, 0)} | ${f(t.train_step_s)} | ${f(t.train_images_per_s, 4)} | ${f(t.infer_step_s)} | ${f(t.infer_images_per_s, 4)} | ${f(t.max_rss_mb, 0)} | ${(t.load_before_after as number[]).map((l) => l.toFixed(1)).join(' / ')} |${t.error ? ` ${t.error}` : ''}`,
       `| ${model} | | plumage / PyTorch | | | ${ratio('train_images_per_s')} | | ${ratio('infer_images_per_s')} | | |`,
     ];
   });
@@ -140,6 +150,9 @@ async function driver(): Promise<void> {
     '| model | input | framework | params | train s/step | train img/s | infer s/step | infer img/s | peak RSS MiB | load |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
+    '',
+    ...(spec.warmup === 0 ? ['With 0 warm-up steps the timed step includes one-time costs (first allocations, kernel selection) in both frameworks.'] : []),
+    ...(spec.batch !== 16 ? [`Batch ${spec.batch}, not the seed's 16: see docs/hub.md (memory and time on this machine).`] : []),
     '',
   ].join('\n');
   mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });

@@ -8,7 +8,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { readConfigSync } from '../hub/config-sync.js';
 import { modelFiles } from '../hub/model-files.js';
 import { formatModelRef, parseModelRef, type ModelRef } from '../hub/model-ref.js';
+import { UserError } from '../util/errors.js';
 import { loadHfCheckpoint } from '../weights/load-hf-checkpoint.js';
+import { PickleFormatError, PickleSecurityError } from '../weights/pickle.js';
+import { SafetensorsError } from '../weights/safetensors.js';
 import { openWeights } from '../weights/open-weights.js';
 import { buildFromHfConfig, hfConfigFacts } from './hf-config-model.js';
 import type { ArchitectureSpec, BuildOptions } from './index.js';
@@ -29,17 +32,20 @@ export async function buildHubModel(ref: ModelRef, opts: BuildOptions, log: (m: 
   const where = ref.kind === 'folder' ? ref.dir : `${ref.repo}@${files.commit}`;
   const { model, facts } = buildFromHfConfig(files.config, files.configPath, { numClasses: opts.numClasses, inputSize: opts.inputSize, dropPathRate: opts.dropPathRate });
   if (opts.pretrained === false) return model;
-  const src = await openWeights(files.format, files.weights, files.index);
+  let src: Awaited<ReturnType<typeof openWeights>> | null = null;
   try {
+    src = await openWeights(files.format, files.weights, files.index);
     const r = await loadHfCheckpoint(model, src, facts.modelType, opts.numClasses);
     const fresh = r.skipped.length ? `; trained from scratch: ${r.skipped.join(', ')}` : '';
     const unused = r.unused.length ? `; not used: ${r.unused.length} tensors (${r.unused.slice(0, 3).join(', ')}${r.unused.length > 3 ? ', ...' : ''})` : '';
     log(`hub: ${where}: ${facts.modelType}, ${r.loaded.length} tensors loaded from ${files.weights.length} ${files.format} file(s)${fresh}${unused}`);
   } catch (err) {
     model.dispose();
+    // Checkpoint problems (missing/mismatched weights, a refused pickle) are the input's fault: report them plainly.
+    if (err instanceof SafetensorsError || err instanceof PickleSecurityError || err instanceof PickleFormatError) throw new UserError(`${where}: ${err.message}`);
     throw err;
   } finally {
-    await src.close();
+    await src?.close();
   }
   return model;
 }
