@@ -34,6 +34,7 @@ const OPTIONS: [string, string, Parser?][] = [
   ['--lr <lr>', 'peak learning rate of AdamW (defaults: scratch 2e-3, others 1e-3 for the new head)', parseNumber],
   ['--backbone-lr-scale <f>', 'learning-rate multiplier of the pretrained layers (default 0.1)', parseNumber],
   ['--weight-decay <wd>', 'decoupled weight decay (defaults: scratch 0.05, full/partial 0 (new head only), probe 1e-3)', parseNumber],
+  ['--drop-path-rate <p>', 'stochastic depth rate of transformer blocks (default: the model\'s)', parseNumber],
   ['--layer-decay <f>', 'layer-wise lr decay for transformers (1 = off)', parseNumber],
   ['--scheduler <name>', 'cosine | plateau | constant (default cosine)'],
   ['--warmup-epochs <n>', 'linear warmup epochs for cosine (defaults: scratch 1, others 0)', parseNumber],

@@ -4,6 +4,8 @@ import { loadPretrained } from '../weights/index.js';
 import { buildMobileNetV2, mobilenetv2Configs } from './mobilenetv2.js';
 import { buildResNet, resnetConfigs } from './resnet.js';
 import { buildSwinv2, swinv2Presets } from './swinv2.js';
+import { hubArchitecture } from './hub-architecture.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * Architecture registry: every trainable model plumage knows, by name.
@@ -14,19 +16,38 @@ export interface ArchitectureSpec {
   /** Default input size in pixels (square). */
   inputSize: number;
   /** Input pixel range the model expects; the data pipeline produces float32 in [0, 1] and the model normalises itself. */
-  build(opts: { numClasses: number; inputSize?: number; seed?: number }): tfl.LayersModel | Promise<tfl.LayersModel>;
+  build(opts: BuildOptions): tfl.LayersModel | Promise<tfl.LayersModel>;
+}
+
+export interface BuildOptions {
+  numClasses: number;
+  inputSize?: number;
+  seed?: number;
+  /** Stochastic depth rate (transformers; default the config's). */
+  dropPathRate?: number;
+  /** Hub/folder models: false skips loading the pretrained weights (a run checkpoint overwrites them anyway). */
+  pretrained?: boolean;
 }
 
 const registry = new Map<string, ArchitectureSpec>();
+/** Specs made by the resolver, memoised per name for the process (config.json is read once). */
+const resolved = new Map<string, ArchitectureSpec>();
 
 export function registerArchitecture(name: string, spec: ArchitectureSpec): void {
   registry.set(name, spec);
 }
 
+/**
+ * A registered preset by name; otherwise a Hugging Face model by hub id (`ORG/NAME`, `hf:ORG/NAME`, `@REVISION`) or a
+ * local folder with config.json + weights (src/models/hub-architecture.ts).
+ */
 export function getArchitecture(name: string): ArchitectureSpec {
-  const spec = registry.get(name);
-  if (!spec) throw new Error(`--model: unknown architecture '${name}' (known: ${[...registry.keys()].join(', ')})`);
-  return spec;
+  const spec = registry.get(name) ?? resolved.get(name);
+  if (spec) return spec;
+  const hub = hubArchitecture(name);
+  if (!hub) throw new UserError(`--model: unknown architecture '${name}' (known: ${[...registry.keys()].join(', ')}; or a hub id ORG/NAME[@REVISION], hf:ORG/NAME, or a folder with config.json)`);
+  resolved.set(name, hub);
+  return hub;
 }
 
 export function listArchitectures(): [string, ArchitectureSpec][] {
@@ -46,7 +67,7 @@ for (const [name, p] of Object.entries(swinv2Presets)) {
   registerArchitecture(name, {
     description: `SwinV2 (HF-compatible), patch ${c.patch_size}, window ${c.window_size}, dim ${c.embed_dim}, depths ${c.depths.join('/')}${'hub' in p ? `; weights: ${p.hub.repo}` : ''}`,
     inputSize: c.image_size,
-    build: ({ numClasses, inputSize }) => buildSwinv2(c, { numClasses, inputSize, normalize: p.normalize }),
+    build: ({ numClasses, inputSize, dropPathRate }) => buildSwinv2(c, { numClasses, inputSize, dropPathRate, normalize: p.normalize }),
   });
 }
 
@@ -55,7 +76,7 @@ for (const [name, p] of Object.entries(beitPresets)) {
   registerArchitecture(name, {
     description: `BEiT (HF-compatible), patch ${c.patch_size}, hidden ${c.hidden_size}, depth ${c.num_hidden_layers}${'hub' in p ? `; weights: ${p.hub.repo}` : ''}`,
     inputSize: c.image_size,
-    build: ({ numClasses, inputSize }) => buildBeit(c, { numClasses, inputSize, normalize: p.normalize }),
+    build: ({ numClasses, inputSize, dropPathRate }) => buildBeit(c, { numClasses, inputSize, dropPathRate, normalize: p.normalize }),
   });
 }
 

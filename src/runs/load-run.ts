@@ -61,7 +61,7 @@ export async function loadCheckpointModel(file: string, weights?: CacheOptions):
   const numClasses = ckpt.meta.numClasses;
   const meta = { ...ckpt.meta, model: id, recipe, inputSize: size };
   if (recipe === 'scratch') {
-    const model = await getArchitecture(id).build({ numClasses, inputSize: size });
+    const model = await getArchitecture(id).build({ numClasses, inputSize: size, pretrained: false });
     loadWeightsInto(model, ckpt, file);
     return { model, meta, checkpoint: file };
   }

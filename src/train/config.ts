@@ -79,6 +79,8 @@ export const scratchSchema = z
     ...common({ model: 'resnet-mini', epochs: 30, batchSize: 64, lr: 2e-3, weightDecay: 0.05, warmupEpochs: 1, minLr: 1e-6 }),
     /** Layer-wise lr decay for transformers (1 = off): block i of n trains at lr * layerDecay^(n - i). */
     layerDecay: z.number().gt(0).max(1).default(1),
+    /** Stochastic depth rate of transformer blocks (default: the model's own). */
+    dropPathRate: z.number().min(0).lt(1).optional(),
     augment: augmentSchema.default(augmentSchema.parse({})),
   })
   .strict();

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SafetensorsError, SafetensorsFile, type Float32Tensor } from './safetensors.js';
+import { safetensorsSource, type TensorSource } from './tensor-source.js';
 
 interface NamedVariable {
   originalName: string;
@@ -71,7 +72,12 @@ export interface LoadHfOptions {
   skip?: (hfKey: string) => boolean;
   /** Fail when the file holds tensors the model does not use (default true). */
   strict?: boolean;
+  /** Checkpoint keys that are dropped without counting as unused (e.g. buffers the model derives from its config). */
+  ignore?: (hfKey: string) => boolean;
 }
+
+/** Buffers older HF checkpoints saved that plumage derives from the config (SwinV2/BEiT position indices and tables). */
+export const DERIVED_BUFFER = (k: string) => /\.(relative_position_index|relative_coords_table)$/.test(k);
 
 export interface LoadHfReport {
   loaded: string[];
@@ -85,8 +91,8 @@ export interface LoadHfReport {
  * Throws SafetensorsError naming the key when a weight is missing, a shape does not match, or (strict) the file has
  * keys the model does not use.
  */
-export async function loadHfSafetensors(model: tfl.LayersModel, source: string | SafetensorsFile, opts: LoadHfOptions = {}): Promise<LoadHfReport> {
-  const file = typeof source === 'string' ? await SafetensorsFile.open(source) : source;
+export async function loadHfSafetensors(model: tfl.LayersModel, source: string | SafetensorsFile | TensorSource, opts: LoadHfOptions = {}): Promise<LoadHfReport> {
+  const file: TensorSource = typeof source === 'string' ? safetensorsSource(await SafetensorsFile.open(source)) : source instanceof SafetensorsFile ? safetensorsSource(source) : source;
   try {
     const strict = opts.strict ?? true;
     const used = new Set<string>();
@@ -104,15 +110,15 @@ export async function loadHfSafetensors(model: tfl.LayersModel, source: string |
         used.add(key);
         continue;
       }
-      if (!file.tensors.has(key)) {
+      const have = file.shapeOf(key);
+      if (!have) {
         missing.push(`${key} (model weight ${v.originalName} [${v.shape.join(', ')}])`);
         continue;
       }
-      const info = file.info(key);
       const want = hfShapeFor(v.originalName, v.shape);
-      if (want.length !== info.shape.length || want.some((d, i) => d !== info.shape[i])) {
+      if (want.length !== have.length || want.some((d, i) => d !== have[i])) {
         throw new SafetensorsError(
-          `${file.path}: shape mismatch for '${key}': checkpoint has [${info.shape.join(', ')}], model weight ${v.originalName} needs [${want.join(', ')}] (HF layout)`,
+          `${file.path}: shape mismatch for '${key}': checkpoint has [${have.join(', ')}], model weight ${v.originalName} needs [${want.join(', ')}] (HF layout)`,
         );
       }
       plan.push({ v, key });
@@ -121,7 +127,7 @@ export async function loadHfSafetensors(model: tfl.LayersModel, source: string |
       throw new SafetensorsError(`${file.path}: ${missing.length} model weight(s) not found in the checkpoint: ${missing.slice(0, 10).join('; ')}${missing.length > 10 ? '; ...' : ''}`);
     }
     for (const { key } of plan) used.add(key);
-    const unused = file.keys().filter((k) => !used.has(k));
+    const unused = file.keys().filter((k) => !used.has(k) && !opts.ignore?.(k));
     if (unused.length && strict) {
       throw new SafetensorsError(`${file.path}: ${unused.length} checkpoint tensor(s) do not match any model weight: ${unused.slice(0, 10).join(', ')}${unused.length > 10 ? ', ...' : ''}`);
     }

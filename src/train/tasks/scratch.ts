@@ -15,9 +15,13 @@ export async function scratchTask(cfg: ScratchConfig, data: RunData, quiet: bool
   const evalImageSize = cfg.evalImageSize ?? imageSize;
   const numClasses = data.classes.length;
   const srcSize = Math.max(64, imageSize);
-  const train = await decodeSet(data.train, srcSize, 'decode train', quiet, cfg.augment.upscaleProb > 0 ? imageSize * 2 : undefined);
+  // The 256px copies are decoded at twice the input size (crops keep their detail), but never above their own 256px.
+  const upscaleSize = Math.min(imageSize * 2, Math.max(imageSize, 256));
+  const train = await decodeSet(data.train, srcSize, 'decode train', quiet, cfg.augment.upscaleProb > 0 ? upscaleSize : undefined);
   const evalSets = await decodeEvalSets(data, Math.max(64, evalImageSize), quiet);
-  const model = await arch.build({ numClasses, inputSize: imageSize, seed: cfg.seed });
+  const model = await arch.build({ numClasses, inputSize: imageSize, seed: cfg.seed, dropPathRate: cfg.dropPathRate });
+  // Hub models record the exact revision they were built from, so a run rebuilds what it trained.
+  const modelId = (arch as { pinnedName?: string }).pinnedName ?? cfg.model;
   const multipliers = cfg.layerDecay < 1 ? layerDecayMultipliers(model, cfg.layerDecay) : model.trainableWeights.map(() => 1);
   return new ImageTask({
     model,
@@ -27,9 +31,9 @@ export async function scratchTask(cfg: ScratchConfig, data: RunData, quiet: bool
     evalImageSize,
     train,
     ...evalSets,
-    buildAt: async (size) => arch.build({ numClasses, inputSize: size, seed: cfg.seed }),
+    buildAt: async (size) => arch.build({ numClasses, inputSize: size, seed: cfg.seed, pretrained: false }),
     augment: cfg.augment,
     labelSmoothing: cfg.labelSmoothing,
-    meta: { recipe: 'scratch', model: cfg.model, inputSize: imageSize, evalInputSize: evalImageSize },
+    meta: { recipe: 'scratch', model: modelId, inputSize: imageSize, evalInputSize: evalImageSize },
   });
 }
