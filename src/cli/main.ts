@@ -1,9 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.js';
+import { augmentCommand } from './augment-command.js';
+import { detectCommand } from './detect-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
 import { trainCommand } from './train-command.js';
+import { upscaleCommand } from './upscale-command.js';
 
 const program = new Command('plumage')
   .description('plumage: train and run low-resolution bird species classifiers on a CPU (GPU via libtorch)')
@@ -13,6 +16,9 @@ program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
 program.addCommand(modelsCommand());
+program.addCommand(augmentCommand());
+program.addCommand(upscaleCommand());
+program.addCommand(detectCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,1 @@
+import { Command } from "commander"; export function detectCommand(): Command { return new Command("detect"); }
