@@ -72,6 +72,6 @@ export async function cropImage(img: RgbImage, box: Box, mode: CropMode, opts: C
   if (mode === 'pad' || mode === 'contour') cut = centreOnSquare(cut, Math.max(cut.width, cut.height));
   if (opts.sr) cut = await upscaleRgb(cut, opts.sr, 4);
   if (cut.width === opts.size && cut.height === opts.size) return cut;
-  if (cut.width < opts.size && cut.height < opts.size) return { rgb: lanczosEnlarge(cut.rgb, cut.width, cut.height, opts.size, opts.size), width: opts.size, height: opts.size };
+  if (cut.width <= opts.size && cut.height <= opts.size) return { rgb: lanczosEnlarge(cut.rgb, cut.width, cut.height, opts.size, opts.size), width: opts.size, height: opts.size };
   return resizeRgb(cut, opts.size, opts.size, 'lanczos3');
 }

@@ -27,7 +27,7 @@ export async function preprocessOne(rec: DetectionRecord | undefined, file: stri
   if (opts.mode === 'none' || !rec) {
     const up = opts.sr ? await upscaleRgb(img, opts.sr, 4) : img;
     if (up.width === size && up.height === size) return up;
-    if (up.width < size && up.height < size) return { rgb: lanczosEnlarge(up.rgb, up.width, up.height, size, size), width: size, height: size };
+    if (up.width <= size && up.height <= size) return { rgb: lanczosEnlarge(up.rgb, up.width, up.height, size, size), width: size, height: size };
     return resizeRgb(up, size, size, 'lanczos3');
   }
   const { box, polygon } = boxOnImage(rec);
