@@ -48,9 +48,9 @@ export async function augmentPreviewPng(ds: Dataset, opts: PreviewOptions): Prom
     for (let i = 0; i < imgLen; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(x[b * imgLen + i]! * 255)));
     const row = Array.from(y.subarray(b * numClasses, (b + 1) * numClasses));
     const top = row.map((p, c) => [p, c] as const).filter(([p]) => p > 0.005).sort((a, z) => z[0] - a[0]).slice(0, 2);
-    const caption = top.map(([p, c]) => `${p.toFixed(2)} ${ds.classes[c]}`).join('\n') + (fromUp[b] ? ' [256]' : '');
+    const caption = (fromUp[b] ? '[256] ' : '') + top.map(([p, c]) => `${p.toFixed(2)} ${ds.classes[c]}`).join('\n');
     return { rgb, width: size, height: size, caption };
   });
-  const png = await imageGridPng(tiles, { cell: Math.max(96, size), title: `augment preview: seed ${opts.seed}, batch mix: ${mix}` });
+  const png = await imageGridPng(tiles, { cell: Math.max(128, size), title: `augment preview: seed ${opts.seed}, batch mix: ${mix}` });
   return { png, mix };
 }

@@ -57,7 +57,8 @@ export async function imageGridPng(tiles: GridTile[], opts: { cols?: number; cel
     }
     if (t.caption) {
       const lines = t.caption.split('\n').slice(0, 2);
-      lines.forEach((line, k) => svg.push(`<text x="${x0 + cell / 2}" y="${y0 + cell + 11 + k * 12}" text-anchor="middle">${esc(line.slice(0, 28))}</text>`));
+      const chars = Math.floor(cell / 5.6);
+      lines.forEach((line, k) => svg.push(`<text x="${x0 + cell / 2}" y="${y0 + cell + 11 + k * 12}" text-anchor="middle" font-size="9">${esc(line.length > chars ? line.slice(0, chars - 1) + '…' : line)}</text>`));
     }
   }
   svg.push('</svg>');
