@@ -4,15 +4,15 @@
  * Baselines on the same held-out images: the mean training box, and the COCO detector itself run on the 64px image
  * enlarged x4 with Lanczos-3 (what is possible without a 256px copy; a miss counts as IoU 0).
  *
- *   npm run bench:boxes -- --work DIR [--data ../shared/data/birds25] [--epochs 15] [--holdout 0.15] [--min-score 0.3]
+ *   npm run bench:boxes -- --work DIR [--epochs 15] [--holdout 0.15] [--min-score 0.3] [--save MODEL_DIR]
  * DIR holds detections.jsonl from `plumage detect --split train --limit N --output DIR`. Writes
- * bench/results/box-model.{md,json} and box-model.png.
+ * bench/results/box-model.{md,json} and box-model.png; --save writes the model for `plumage detect --box-model`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { imageGridPng, type GridTile } from '../src/eval/image-grid.js';
-import { predictBoxes, trainBoxModel } from '../src/preprocess/box-model.js';
+import { predictBoxes, saveBoxModel, trainBoxModel } from '../src/preprocess/box-model.js';
 import { type Box, iou, scaleBox } from '../src/preprocess/boxes.js';
 import { detectBirdBoxes, loadCocoSsd } from '../src/preprocess/coco-ssd.js';
 import { boxOnImage, type DetectionRecord } from '../src/preprocess/detect-birds.js';
@@ -30,6 +30,7 @@ const epochs = Number(arg('epochs', '15'));
 const holdout = Number(arg('holdout', '0.15'));
 const minScore = Number(arg('min-score', '0.3'));
 const seed = Number(arg('seed', '0'));
+const save = arg('save', '');
 const file = path.join(work, 'detections.jsonl');
 if (!work || !fs.existsSync(file)) {
   console.error(`bench:boxes: --work DIR with detections.jsonl is required (${file} not found)`);
@@ -53,6 +54,7 @@ const losses: number[] = [];
 const model = await trainBoxModel(trainSet, { epochs, seed, onEpoch: (e, l) => { losses.push(l); console.error(`epoch ${e}/${epochs} L1 ${l.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0]!.toFixed(1)})`); } });
 const trainSeconds = (Date.now() - t0) / 1000;
 const pred = predictBoxes(model, holdSet.map((s) => s.rgb));
+if (save) await saveBoxModel(model, save);
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const prior: Box = { x: mean(trainSet.map((s) => s.box.x)), y: mean(trainSet.map((s) => s.box.y)), w: mean(trainSet.map((s) => s.box.w)), h: mean(trainSet.map((s) => s.box.h)) };

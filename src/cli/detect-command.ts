@@ -29,6 +29,7 @@ interface DetectOptions {
   modelsDir?: string;
   backend?: BackendName;
   mask?: boolean;
+  boxModel?: string;
 }
 
 function bar(label: string): cliProgress.SingleBar {
@@ -51,6 +52,7 @@ export function detectCommand(): Command {
     .option('--split <s>', 'train | test | all (default all)')
     .option('--limit <n>', 'only a seeded random sample of n images per split (quick looks, hit-rate estimates)', parseInteger)
     .option('--seed <s>', 'seed of that sample (default 0)', parseInteger)
+    .option('--box-model <dir>', 'saved low-resolution box model (npm run bench:boxes -- --save DIR): boxes for images without a 256px copy come from it instead of the detector on x4 images')
     .option('--no-mask', 'skip GrabCut (contour crops then use the whole box)')
     .option('--models-dir <dir>', 'model cache folder (default $PLUMAGE_CACHE or ~/.cache/plumage)')
     .option('--backend <name>', 'auto | torch | wasm | cpu (default auto)')
@@ -81,6 +83,7 @@ export function detectCommand(): Command {
       const det = await detectBirdsInDataset(all, output, {
         minScore,
         noMask: o.mask === false,
+        boxModelDir: o.boxModel,
         modelsDir: o.modelsDir,
         log: (m) => console.error(m),
         onProgress: (done, _total, found) => b1.update(done, { rate: (done / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(2), extra: `birds ${found}` }),
@@ -100,7 +103,7 @@ export function detectCommand(): Command {
       const summary = { data, mode, sr: sr ?? null, minScore, ...det.summary, written, detectSeconds: (Date.now() - t0 - (Date.now() - t1)) / 1000, cropSeconds: (Date.now() - t1) / 1000 };
       writeFileAtomic(path.join(output, 'detect_summary.json'), JSON.stringify(summary, null, 2) + '\n');
       const s = det.summary;
-      console.log(`detect: bird found on ${s.copy.found}/${s.copy.images} 256px copies, ${s.upscaled.found}/${s.upscaled.images} x4-upscaled images without a copy (score >= ${minScore}); ${written.fallback} images fell back to the whole image`);
+      console.log(`detect: bird found on ${s.copy.found}/${s.copy.images} 256px copies, ${s.upscaled.found}/${s.upscaled.images} x4-upscaled images without a copy (score >= ${minScore})${s.boxModel.images ? `, ${s.boxModel.images} boxes from the box model` : ''}; ${written.fallback} images fell back to the whole image`);
       console.log(`wrote ${output}: coco.json, coco_source.json, boxes.png, train.csv (${written.train})${written.test ? `, test.csv (${written.test})` : ''}`);
     });
 }

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Box } from './boxes.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
+import { fileModelHandler, fileSaveHandler } from './file-io.js';
 
 /**
  * The seed's "detector fine-tuned for low resolution", in its smallest honest form: a box regressor that sees only the
@@ -111,4 +115,16 @@ export function predictBoxes(model: tfl.LayersModel, images: Uint8Array[], size 
     }
   }
   return out;
+}
+
+/** Saves a box model as model.json + weights.bin in `dir`. */
+export async function saveBoxModel(model: tfl.LayersModel, dir: string): Promise<void> {
+  await model.save(fileSaveHandler(dir));
+}
+
+/** Loads a box model saved by saveBoxModel. */
+export async function loadBoxModel(dir: string): Promise<tfl.LayersModel> {
+  const file = path.join(dir, 'model.json');
+  if (!fs.existsSync(file)) throw new UserError(`--box-model: ${file} not found (train one with npm run bench:boxes -- --save DIR)`);
+  return tfl.loadLayersModel(fileModelHandler(file));
 }

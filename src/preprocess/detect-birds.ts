@@ -13,8 +13,11 @@ export interface DetectionRecord {
   file: string;
   width: number;
   height: number;
-  /** What the detector ran on: the 256px copy, or the image upscaled x4 when there is no copy. */
-  source: 'copy' | 'upscaled';
+  /**
+   * Where the box came from: the detector on the 256px copy, the detector on the image upscaled x4 (no copy), or the
+   * low-resolution box model on the image itself (no copy, `boxModel` given; always a box, score 1).
+   */
+  source: 'copy' | 'upscaled' | 'box-model';
   /** The 256px copy's path when source is 'copy'. */
   sourceFile: string | null;
   sourceWidth: number;
@@ -38,6 +41,8 @@ export interface DetectBirdsOptions {
   maskSize?: number;
   /** Skip GrabCut (no polygons; contour crops then use the whole box). */
   noMask?: boolean;
+  /** Boxes for images without a 256px copy from the low-resolution box model instead of the detector on x4 images. */
+  boxModel?: (rgb: Uint8Array, width: number, height: number) => Box;
   /** How images without a 256px copy are enlarged x4 before detection (default lanczos). */
   upscale?: UpscaleMethod;
   onProgress?: (done: number, total: number, found: number) => void;
@@ -69,7 +74,8 @@ export async function detectBirds(samples: ImageSample[], opts: DetectBirdsOptio
   let found = 0;
   for (const s of samples) {
     let rec = cache.get(s.id);
-    if (!rec || rec.file !== s.path) {
+    const expected = s.upscalePath ? 'copy' : opts.boxModel ? 'box-model' : 'upscaled';
+    if (!rec || rec.file !== s.path || rec.source !== expected) {
       rec = await detectOne(s, opts);
       if (opts.cacheFile) appendLine(opts.cacheFile, JSON.stringify(rec));
     }
@@ -82,6 +88,10 @@ export async function detectBirds(samples: ImageSample[], opts: DetectBirdsOptio
 
 async function detectOne(s: ImageSample, opts: DetectBirdsOptions): Promise<DetectionRecord> {
   const low = await decodeRgb(s.path);
+  if (!s.upscalePath && opts.boxModel) {
+    const rec: DetectionRecord = { id: s.id, file: s.path, width: low.width, height: low.height, source: 'box-model', sourceFile: null, sourceWidth: low.width, sourceHeight: low.height, box: opts.boxModel(low.rgb, low.width, low.height), score: 1, polygon: [], fillRatio: 0 };
+    return opts.noMask ? rec : addMask(rec, low, opts);
+  }
   let src: RgbImage;
   let source: DetectionRecord['source'];
   if (s.upscalePath) {
@@ -97,10 +107,14 @@ async function detectOne(s: ImageSample, opts: DetectBirdsOptions): Promise<Dete
   if (!best) return rec;
   rec.box = best.box;
   rec.score = best.score;
-  if (opts.noMask) return rec;
+  return opts.noMask ? rec : addMask(rec, src, opts);
+}
+
+/** GrabCut inside the record's box on `src` (the image the box is in), at maskSize px. */
+async function addMask(rec: DetectionRecord, src: RgbImage, opts: DetectBirdsOptions): Promise<DetectionRecord> {
   const ms = opts.maskSize ?? 128;
   const small = src.width === ms && src.height === ms ? src : await resizeRgb(src, ms, ms, 'lanczos3');
-  const g = await grabCutMask(small.rgb, ms, ms, scaleBox(best.box, src.width, src.height, ms, ms));
+  const g = await grabCutMask(small.rgb, ms, ms, scaleBox(rec.box!, src.width, src.height, ms, ms));
   rec.polygon = scalePolygon(g.polygon, ms, ms, src.width, src.height);
   rec.fillRatio = g.fillRatio;
   return rec;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ImageSample } from '../data/dataset.js';
 import { imageGridPng, type GridTile } from '../eval/image-grid.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { loadBoxModel, predictBoxes } from './box-model.js';
 import { toCocoJson } from './coco-json.js';
 import { detectBirdBoxes, loadCocoSsd } from './coco-ssd.js';
 import { detectBirds, type DetectionRecord } from './detect-birds.js';
@@ -14,12 +15,15 @@ const CACHE_FLOOR = 0.1;
 export interface DetectDatasetOptions extends NpmFetchOptions {
   minScore: number;
   noMask?: boolean;
+  /** Folder of a saved box model (box-model.ts): boxes for images without a 256px copy come from it. */
+  boxModelDir?: string;
   onProgress?: (done: number, total: number, found: number) => void;
 }
 
 export interface DetectSummary {
   copy: { images: number; found: number };
   upscaled: { images: number; found: number };
+  boxModel: { images: number };
   meanScore: number;
 }
 
@@ -30,8 +34,10 @@ export interface DetectSummary {
  */
 export async function detectBirdsInDataset(samples: ImageSample[], output: string, opts: DetectDatasetOptions): Promise<{ records: DetectionRecord[]; byId: Map<string, DetectionRecord>; summary: DetectSummary }> {
   const model = await loadCocoSsd(opts);
+  const boxModel = opts.boxModelDir ? await loadBoxModel(opts.boxModelDir) : undefined;
   const raw = await detectBirds(samples, {
     detector: (rgb, w, h) => detectBirdBoxes(model, rgb, w, h, CACHE_FLOOR),
+    boxModel: boxModel && ((rgb, w, h) => predictBoxes(boxModel, [rgb], w)[0]!),
     cacheFile: path.join(output, 'detections.jsonl'),
     noMask: opts.noMask,
     onProgress: opts.onProgress,
@@ -45,7 +51,7 @@ export async function detectBirdsInDataset(samples: ImageSample[], output: strin
   return {
     records,
     byId: new Map(records.map((r) => [r.id, r])),
-    summary: { copy: part('copy'), upscaled: part('upscaled'), meanScore: hits.length ? hits.reduce((a, r) => a + r.score, 0) / hits.length : 0 },
+    summary: { copy: part('copy'), upscaled: part('upscaled'), boxModel: { images: part('box-model').images }, meanScore: hits.length ? hits.reduce((a, r) => a + r.score, 0) / hits.length : 0 },
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -27,6 +28,27 @@ export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
         const all = Buffer.concat(buffers);
         return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
       });
+    },
+  };
+}
+
+/** A tfjs IOHandler that saves a model as `<dir>/model.json` + `<dir>/weights.bin` (each written atomically). */
+export function fileSaveHandler(dir: string): tf.io.IOHandler {
+  return {
+    save: async (artifacts: tf.io.ModelArtifacts) => {
+      const data = artifacts.weightData;
+      const parts = data === undefined ? [] : Array.isArray(data) ? data : [data];
+      const weights = Buffer.concat(parts.map((b) => Buffer.from(b)));
+      writeFileAtomic(path.join(dir, 'weights.bin'), weights);
+      const json = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+      };
+      writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
     },
   };
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type BoxSample, predictBoxes, trainBoxModel } from '../../src/preprocess/box-model.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BoxSample, loadBoxModel, predictBoxes, saveBoxModel, trainBoxModel } from '../../src/preprocess/box-model.js';
 import { type Box, iou } from '../../src/preprocess/boxes.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { Rng } from '../../src/util/random.js';
@@ -33,4 +36,10 @@ test('box model: learns boxes it was not shown better than the mean-box prior; s
   const again = predictBoxes(await trainBoxModel(train, { size: 32, epochs: 1, seed: 1 }), held.slice(0, 4).map((s) => s.rgb), 32);
   const again2 = predictBoxes(await trainBoxModel(train, { size: 32, epochs: 1, seed: 1 }), held.slice(0, 4).map((s) => s.rgb), 32);
   assert.deepEqual(again, again2);
+  // saved and loaded: the same predictions
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-box-'));
+  await saveBoxModel(model, dir);
+  const loaded = await loadBoxModel(dir);
+  assert.deepEqual(predictBoxes(loaded, held.map((s) => s.rgb), 32), pred);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
