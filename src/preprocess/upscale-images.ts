@@ -22,10 +22,17 @@ export function listUpscaleInputs(input: string): UpscaleJob[] {
     const dir = path.dirname(path.resolve(input));
     const rows = readCsv(input, ['img_path']);
     if (rows.length === 0) throw new UserError(`${input}: no rows after the header`);
+    const seen = new Map<string, number>();
     return rows.map((r, i) => {
       const abs = path.resolve(dir, r.img_path!);
       if (!fs.existsSync(abs)) throw new UserError(`${input}: row ${i + 2}: img_path '${r.img_path}' does not exist`);
-      return { input: abs, rel: toPng(path.relative(dir, abs)) };
+      // paths outside the CSV's folder keep only their file name, so nothing is written outside --output
+      const inside = path.relative(dir, abs);
+      const rel = toPng(inside.startsWith('..') || path.isAbsolute(inside) ? path.basename(abs) : inside);
+      const prev = seen.get(rel);
+      if (prev !== undefined) throw new UserError(`${input}: rows ${prev} and ${i + 2} would both be written to ${rel}`);
+      seen.set(rel, i + 2);
+      return { input: abs, rel };
     });
   }
   if (!fs.statSync(input).isDirectory()) throw new UserError(`--input: '${input}' is neither a folder nor a .csv file`);

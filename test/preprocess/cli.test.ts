@@ -20,6 +20,8 @@ test('plumage upscale: CSV in, x2 PNGs out, re-run skips; bad method and missing
   const r = runCli(['upscale', '--input', csv, '--output', out, '--method', 'bicubic', '--scale', '2']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /3 written, 0 already done/);
+  // images outside the CSV's folder are written inside --output under their file names
+  assert.equal(fs.readdirSync(out).filter((f) => f.endsWith('.png')).length, 3);
   const again = runCli(['upscale', '--input', csv, '--output', out, '--method', 'bicubic', '--scale', '2']);
   assert.match(again.stdout, /0 written, 3 already done/);
   const bad = runCli(['upscale', '--input', csv, '--output', out, '--method', 'magic']);
