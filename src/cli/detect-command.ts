@@ -46,7 +46,7 @@ export function detectCommand(): Command {
     .option('--split <s>', 'train | test | all (default all)')
     .option('--limit <n>', 'only a seeded random sample of n images per split (quick looks, hit-rate estimates)', parseInteger)
     .option('--seed <s>', 'seed of that sample (default 0)', parseInteger)
-    .option('--box-model <dir>', 'saved low-resolution box model (npm run bench:boxes -- --save DIR): boxes for images without a 256px copy come from it instead of the detector on x4 images')
+    .option('--box-model <dir>', 'saved low-resolution box model (npm run bench:boxes -- --save DIR): images without a 256px copy where the detector on the x4 image finds no bird get its box')
     .option('--no-mask', 'skip GrabCut (contour crops then use the whole box)')
     .option('--models-dir <dir>', 'model cache folder (default $PLUMAGE_CACHE or ~/.cache/plumage)')
     .option('--backend <name>', 'auto | torch | wasm | cpu (default auto)')
@@ -90,7 +90,7 @@ export function detectCommand(): Command {
         },
       });
       const minScore = o.minScore ?? 0.3;
-      console.log(`detect: bird found on ${r.copy.found}/${r.copy.images} 256px copies, ${r.upscaled.found}/${r.upscaled.images} x4-upscaled images without a copy (score >= ${minScore})${r.boxModel.images ? `, ${r.boxModel.images} boxes from the box model` : ''}; ${r.written.fallback} images fell back to the whole image`);
+      console.log(`detect: bird found on ${r.copy.found}/${r.copy.images} 256px copies, ${r.upscaled.found}/${r.upscaled.images + r.boxModel.images} x4-upscaled images without a copy (score >= ${minScore})${r.boxModel.images ? `, ${r.boxModel.images} boxes from the box model` : ''}; ${r.written.fallback} images fell back to the whole image`);
       console.log(`wrote ${path.resolve(o.output)}: coco.json, coco_source.json, boxes.png, train.csv (${r.written.train})${r.written.test ? `, test.csv (${r.written.test})` : ''}`);
     });
 }

@@ -38,6 +38,7 @@ export async function detectBirdsInDataset(samples: ImageSample[], output: strin
   const raw = await detectBirds(samples, {
     detector: (rgb, w, h) => detectBirdBoxes(model, rgb, w, h, CACHE_FLOOR),
     boxModel: boxModel && ((rgb, w, h) => predictBoxes(boxModel, [rgb], w)[0]!),
+    boxModelBelow: opts.minScore,
     cacheFile: path.join(output, 'detections.jsonl'),
     noMask: opts.noMask,
     onProgress: opts.onProgress,
@@ -62,7 +63,7 @@ export async function boxOverlayPng(records: DetectionRecord[]): Promise<Buffer>
     const src = r.sourceFile ? await decodeRgb(r.sourceFile) : await upscaleRgb(await decodeRgb(r.file), 'lanczos', r.sourceWidth / r.width);
     tiles.push({
       ...src,
-      caption: `${r.id}\n${r.box ? `bird ${r.score.toFixed(2)}` : 'no bird: whole image'}`,
+      caption: `${r.id}\n${r.source === 'box-model' ? 'box model' : r.box ? `bird ${r.score.toFixed(2)}` : 'no bird: whole image'}`,
       boxes: r.box ? [{ ...r.box }] : [],
       polygons: r.polygon.length >= 6 ? [r.polygon] : [],
     });

@@ -112,6 +112,11 @@ test('no bird found -> the whole image, counted; the dataset folder is written i
   // cached: a detector that throws is not called again
   const again = await detectBirds(samples, { detector: () => Promise.reject(new Error('called')), cacheFile, noMask: true });
   assert.deepEqual(again, recs);
+  // with a box model: the image the detector misses gets the model's box instead of the whole image
+  const withModel = await detectBirds(samples, { detector, noMask: true, boxModel: () => ({ x: 1, y: 2, w: 30, h: 40 }), boxModelBelow: 0.3 });
+  assert.equal(withModel[0]!.source, 'upscaled');
+  assert.equal(withModel[1]!.source, 'box-model');
+  assert.deepEqual(boxOnImage(withModel[1]!), { box: { x: 1, y: 2, w: 30, h: 40 }, polygon: [], fallback: false });
   const ds = { source: 'test', classes: ['a', 'b'], samples };
   const out = path.join(dir, 'out');
   const r = await writePreprocessedDataset(out, ds, undefined, new Map(recs.map((x) => [x.id, x])), { mode: 'resize', size: 32 });
