@@ -3,6 +3,7 @@ import path from 'node:path';
 import { writeCsv } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { UserError } from '../util/errors.js';
 import { cropImage, type CropMode } from './crop.js';
 import { boxOnImage, type DetectionRecord } from './detect-birds.js';
 import { polygonMask } from './polygon-mask.js';
@@ -43,6 +44,13 @@ export async function preprocessOne(rec: DetectionRecord | undefined, file: stri
  * super-resolved before the final resize. Finished images are skipped on a re-run; each file is written atomically.
  */
 export async function writePreprocessedDataset(output: string, train: Dataset, test: Dataset | undefined, detections: Map<string, DetectionRecord>, opts: PreprocessOptions): Promise<{ train: number; test: number; fallback: number }> {
+  // finished images are reused on a re-run, so a folder holding crops of another kind must not be mixed into
+  const settings = JSON.stringify({ mode: opts.mode, sr: opts.sr ?? null, size: opts.size ?? 64 });
+  const marker = path.join(output, 'preprocess.json');
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim() !== settings) {
+    throw new UserError(`--output: ${output} already holds images made with ${fs.readFileSync(marker, 'utf8').trim()}, not ${settings}; use another --output (detections.jsonl can be copied there to skip detection)`);
+  }
+  writeFileAtomic(marker, settings + '\n');
   const total = train.samples.length + (test?.samples.length ?? 0);
   let done = 0;
   let fallback = 0;

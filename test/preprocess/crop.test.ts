@@ -128,5 +128,7 @@ test('no bird found -> the whole image, counted; the dataset folder is written i
   const mtime = fs.statSync(path.join(out, 'train', 'ID0.png')).mtimeMs;
   await writePreprocessedDataset(out, ds, undefined, new Map(recs.map((x) => [x.id, x])), { mode: 'resize', size: 32 });
   assert.equal(fs.statSync(path.join(out, 'train', 'ID0.png')).mtimeMs, mtime);
+  // another mode into the same folder is refused (its images would be mixed with these)
+  await assert.rejects(writePreprocessedDataset(out, ds, undefined, new Map(), { mode: 'pad', size: 32 }), /already holds images made with .*resize/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
