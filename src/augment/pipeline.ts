@@ -13,6 +13,10 @@ export const augmentSchema = z.object({
   /** Probability of applying CutMix to a batch (0 disables). */
   cutmix: z.number().min(0).max(1).default(0),
   cutmixAlpha: z.number().gt(0).default(1),
+  /** Probability of applying MixUp to a batch that CutMix left alone (0 disables); soft labels. */
+  mixup: z.number().min(0).max(1).default(0),
+  /** MixUp Beta(a, a) parameter (0.2-0.4 is the usual ImageNet range; 1 = uniform mixing weight). */
+  mixupAlpha: z.number().gt(0).default(0.4),
   /** Probability of drawing a training view from the 256px copy (decoded at 2x input size) instead of the 64px image. */
   upscaleProb: z.number().min(0).max(1).default(0),
 }).strict();

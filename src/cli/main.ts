@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.js';
+import { augmentCommand } from './augment-command.js';
+import { detectCommand } from './detect-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { experimentCommand } from './experiment-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
 import { trainCommand } from './train-command.js';
 import { workerCommand } from './worker-command.js';
+import { upscaleCommand } from './upscale-command.js';
 
 const program = new Command('plumage')
   .description('plumage: train and run low-resolution bird species classifiers on a CPU (GPU via libtorch)')
@@ -17,6 +20,9 @@ program.addCommand(predictCommand());
 program.addCommand(modelsCommand());
 program.addCommand(experimentCommand());
 program.addCommand(workerCommand());
+program.addCommand(augmentCommand());
+program.addCommand(upscaleCommand());
+program.addCommand(detectCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -52,6 +52,8 @@ const OPTIONS: [string, string, Parser?][] = [
   ['--saturation <f>', 'ColorJitter saturation (default scratch 0.2, full 0)', parseNumber],
   ['--cutmix <p>', 'probability of CutMix per batch, soft labels (default 0)', parseNumber],
   ['--cutmix-alpha <a>', 'CutMix Beta(a, a) (default 1)', parseNumber],
+  ['--mixup <p>', 'probability of MixUp per batch (when CutMix did not run), soft labels (default 0)', parseNumber],
+  ['--mixup-alpha <a>', 'MixUp Beta(a, a) (default 0.4)', parseNumber],
   ['--upscale-prob <p>', 'probability of a training view from the 256px copy (default scratch 0, full 0.5)', parseNumber],
   ['--upscale-teacher <w>', "train on both views of every image and pull the 64px prediction toward its 256px copy's (KL weight; 0 = off)", parseNumber],
   ['--upscale-teacher-temp <t>', 'temperature of that KL term (default 2)', parseNumber],

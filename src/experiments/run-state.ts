@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { appendLine } from '../util/append-line.js';
 import path from 'node:path';
 
 /** A run is finished when its summary.json exists (written last, atomically, by the training engine). */
@@ -31,8 +32,7 @@ export interface AttemptRecord {
 
 /** experiment_log.jsonl in the run folder: one line per start/finish, so retries and resumes can be seen. */
 export function logAttempt(runDir: string, rec: Omit<AttemptRecord, 'time' | 'host' | 'pid'>): void {
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.appendFileSync(path.join(runDir, 'experiment_log.jsonl'), JSON.stringify({ ...rec, time: new Date().toISOString(), host: os.hostname(), pid: process.pid }) + '\n');
+  appendLine(path.join(runDir, 'experiment_log.jsonl'), JSON.stringify({ ...rec, time: new Date().toISOString(), host: os.hostname(), pid: process.pid }));
 }
 
 export function readAttempts(runDir: string): AttemptRecord[] {

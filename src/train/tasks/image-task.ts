@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { cutmixBatch } from '../../augment/cutmix.js';
+import { mixBatch } from '../../augment/batch-mix.js';
 import { augmentImage, type AugmentConfig } from '../../augment/pipeline.js';
 import { predictProbs } from '../../predict/predict-probs.js';
 import { Rng } from '../../util/random.js';
@@ -55,7 +55,7 @@ export class ImageTask implements TrainTask {
     this.model = o.model;
     this.paramGroups = o.paramGroups;
     this.meta = o.meta;
-    if (o.upscaleTeacher && o.augment.cutmix > 0) throw new UserError('upscaleTeacher (cross-resolution distillation) cannot be combined with cutmix');
+    if (o.upscaleTeacher && (o.augment.cutmix > 0 || o.augment.mixup > 0)) throw new UserError('upscaleTeacher (cross-resolution distillation) cannot be combined with cutmix or mixup');
     if ((o.upscaleTeacher || o.augment.upscaleProb > 0) && !o.train.upscale) throw new UserError('the 256px copies (upscale_img_path) are needed for upscaleProb / upscaleTeacher');
   }
 
@@ -87,7 +87,7 @@ export class ImageTask implements TrainTask {
       else augmentImage(lr, train.size, x, b * imgLen, size, augment, rng);
     });
     const y = smoothedTargets(xr ? [...labels, ...labels] : labels, numClasses, this.o.labelSmoothing);
-    if (augment.cutmix > 0 && rng.next() < augment.cutmix) cutmixBatch(x, y, rows, size, numClasses, augment.cutmixAlpha, rng);
+    mixBatch(x, y, rows, size, numClasses, augment, rng); // CutMix or MixUp (soft labels), when enabled
     return { x: tf.tensor4d(x, [rows, size, size, 3]), y, rows };
   }
 
