@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { setPreprocessor } from '../experiments/preprocess-hook.js';
+import { toolboxPreprocessor } from '../experiments/toolbox-preprocessor.js';
 import { assertInputsExist, loadExperiment } from '../experiments/load-experiment.js';
 import { assertPreprocessAvailable } from '../experiments/preprocess-hook.js';
 import { DEFAULT_QUEUE_NAME } from '../experiments/queue-connection.js';
@@ -32,6 +34,7 @@ export function experimentCommand(): Command {
     .option('--report-only', 'rebuild report.md and report.html from the run folders without training')
     .option('--quiet', 'no per-epoch progress bars when training in this process')
     .action(async (file: string, flags: ExperimentFlags) => {
+      setPreprocessor(toolboxPreprocessor); // detection crops and super-resolution (src/preprocess)
       const plan = loadExperiment(file, { folds: flags.folds, project: flags.project, only: flags.only });
       const log = (m: string) => console.error(m);
       if (!flags.reportOnly) {

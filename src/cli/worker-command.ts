@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { setPreprocessor } from '../experiments/preprocess-hook.js';
+import { toolboxPreprocessor } from '../experiments/toolbox-preprocessor.js';
 import { z } from 'zod';
 import { closeWithin, DEFAULT_QUEUE_NAME, LOCK_DEFAULTS } from '../experiments/queue-connection.js';
 import { startWorker } from '../experiments/queue-worker.js';
@@ -29,6 +31,7 @@ export function workerCommand(): Command {
     .option('--max-stalled-count <n>', `times a job may be restarted after its worker died before it is failed (default ${LOCK_DEFAULTS.maxStalledCount})`, parseInteger)
     .option('--quiet', 'no per-epoch progress bars')
     .action(async (flags: Record<string, unknown>) => {
+      setPreprocessor(toolboxPreprocessor); // detection crops and super-resolution (src/preprocess)
       const { config, ...rest } = flags;
       const fromFile = typeof config === 'string' ? readConfigFile(config) : {};
       const cfg = validateConfig(workerConfigSchema, mergeOptions(fromFile, rest), typeof config === 'string' ? `${config} + command line` : 'command line');
