@@ -3,6 +3,7 @@ import { UserError } from '../util/errors.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
+import { serveCommand } from './serve-command.js';
 import { trainCommand } from './train-command.js';
 
 const program = new Command('plumage')
@@ -13,6 +14,7 @@ program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
 program.addCommand(modelsCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);
