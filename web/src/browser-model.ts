@@ -19,6 +19,8 @@ export interface BrowserModel {
   model: tfl.LayersModel;
   classes: string[];
   inputSize: number;
+  /** Side the image is drawn at before the model's own resampling (the server's decode size). */
+  decodeSize: number;
   backend: string;
 }
 
@@ -37,13 +39,23 @@ async function pickBackend(): Promise<string> {
   throw new Error('no tfjs backend initialised (webgl, wasm, cpu)');
 }
 
-/** Loads the tfjs export (model.json whose userDefinedMetadata holds classes and inputSize). */
+interface ExportMeta {
+  classes?: string[];
+  inputSize?: number;
+  decodeSize?: number;
+}
+
+/**
+ * Loads the tfjs export (`plumage export --format tfjs`: model.json whose userDefinedMetadata.plumage holds classes,
+ * inputSize and decodeSize; the network outputs logits on NHWC RGB input in [0, 1]).
+ */
 export async function loadBrowserModel(url: string, fallbackClasses: string[], fallbackSize: number): Promise<BrowserModel> {
   const backend = await pickBackend();
   const model = await tfl.loadLayersModel(url);
-  const meta = (model.getUserDefinedMetadata() ?? {}) as { classes?: string[]; inputSize?: number };
+  const udm = (model.getUserDefinedMetadata() ?? {}) as ExportMeta & { plumage?: ExportMeta };
+  const meta = udm.plumage ?? udm;
   const inputSize = meta.inputSize ?? (model.inputs[0]!.shape[1] as number) ?? fallbackSize;
-  return { model, classes: meta.classes ?? fallbackClasses, inputSize, backend };
+  return { model, classes: meta.classes ?? fallbackClasses, inputSize, decodeSize: meta.decodeSize ?? Math.max(64, inputSize), backend };
 }
 
 /** Draws an image into a side x side canvas (the decode the server does) and returns HWC uint8 RGB. */
@@ -62,7 +74,7 @@ function pixelsOf(img: CanvasImageSource, side: number): { rgb: Uint8Array; canv
 /** Top-5 and Grad-CAM computed in the browser, no server round-trip. */
 export async function classifyInBrowser(bm: BrowserModel, img: HTMLImageElement): Promise<Explanation> {
   const t0 = performance.now();
-  const side = Math.max(64, bm.inputSize);
+  const side = bm.decodeSize;
   const { rgb, canvas } = pixelsOf(img, side);
   const buf = new Float32Array(bm.inputSize * bm.inputSize * 3);
   sampleFull(rgb, side, buf, 0, bm.inputSize);
