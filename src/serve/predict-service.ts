@@ -1,5 +1,5 @@
 import { MicroBatcher, type BatchInfo } from './batcher.js';
-import { decodeUpload, type DecodeLimits } from './decode-upload.js';
+import { decodeUpload, type DecodedUpload, type DecodeLimits } from './decode-upload.js';
 import type { ModelRunner } from './model-runner.js';
 import type { ServeMetrics } from './metrics.js';
 import type { UploadedImage } from './request-images.js';
@@ -45,13 +45,17 @@ export class PredictService {
     };
   }
 
-  async decode(uploads: UploadedImage[]) {
+  async decode(uploads: UploadedImage[]): Promise<DecodedUpload[]> {
     return Promise.all(uploads.map((u) => decodeUpload(u.bytes, this.runner.srcSize, this.limits, u.name)));
   }
 
   async predict(uploads: UploadedImage[], topK: number): Promise<PredictResult> {
     const t0 = performance.now();
-    const decoded = await this.decode(uploads);
+    return this.predictDecoded(uploads, await this.decode(uploads), topK, t0);
+  }
+
+  /** Top-k of already decoded uploads (t0: when the request's work began, for the timing). */
+  async predictDecoded(uploads: UploadedImage[], decoded: DecodedUpload[], topK: number, t0: number): Promise<PredictResult> {
     const t1 = performance.now();
     this.metrics.queueDepth.set(this.batcher.depth + decoded.length);
     const results = await this.batcher.submit(decoded.map((d) => d.pixels));

@@ -65,11 +65,11 @@ export function registerPredictRoutes(app: FastifyInstance, svc: PredictService,
     handler: async (req) => {
       const uploads = await requestImages(req, 1, o.bodyLimit);
       const t0 = performance.now();
-      const result = await svc.predict(uploads, req.query.topk ?? o.topK);
-      const [decoded] = await svc.decode(uploads);
+      const decoded = await svc.decode(uploads);
+      const result = await svc.predictDecoded(uploads, decoded, req.query.topk ?? o.topK, t0);
       let exp;
       try {
-        exp = await explainImage(svc.runner, decoded!.pixels);
+        exp = await explainImage(svc.runner, decoded[0]!.pixels);
       } catch (err) {
         if (err instanceof GradCamUnsupported) throw new RequestError(422, 'explain_unsupported', err.message);
         throw err;
