@@ -2,8 +2,9 @@
  * bench:serve — `plumage serve` under load: autocannon for --seconds (default 60) at concurrency 1, 8 and 32 on
  * loopback, each request one real 64px birds25 JPEG (cycled), against the CLI server in its own process; p50/p99
  * latency, requests/s, errors, server RSS before/after each run. In the same run, offline images/s of the same model
- * (decode + predictProbs in batches of 64, what `plumage predict` does), measured before and after the load runs.
- * Writes bench/results/serve.json with total `errors` and `ratio_vs_offline` (concurrency-32 throughput / offline).
+ * (decode + predictProbs in batches of 64, what `plumage predict` does), measured before each load run and after the
+ * last. Writes bench/results/serve.json with total `errors` and `ratio_vs_offline` (concurrency-32 requests/s over the
+ * mean of the offline runs right before and right after it).
  *
  *   npm run bench:serve -- --run runs/x [--seconds 60] [--concurrency 1,8,32] [--images 256] [--max-batch 32]
  *                          [--max-wait-ms 5] [--offline-seconds 20] [--out bench/results/serve.json]
@@ -105,12 +106,18 @@ async function load(url: string, connections: number, duration: number) {
 
 const load0 = os.loadavg();
 console.error(`bench:serve: ${files.length} JPEGs from ${dataDir}; ${seconds} s per concurrency ${concurrency.join(', ')}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
-const offlineBefore = await offline(offlineSeconds);
-console.error(`offline (before): ${offlineBefore.imagesPerSec} images/s`);
+// Offline runs interleave with the load runs (before each and after the last), so each load run has offline
+// figures measured right before and right after it on the same (shared) machine.
+const offlineRuns = [await offline(offlineSeconds)];
+console.error(`offline: ${offlineRuns[0]!.imagesPerSec} images/s`);
 const srv = await startServer();
 await load(srv.url, 8, 3); // warm-up: first model calls, JIT, allocator
 const runs = [];
 for (const c of concurrency) {
+  if (runs.length) {
+    offlineRuns.push(await offline(offlineSeconds));
+    console.error(`offline: ${offlineRuns[offlineRuns.length - 1]!.imagesPerSec} images/s`);
+  }
   const rssBefore = rssMb(srv.pid);
   const r = await load(srv.url, c, seconds);
   const row = { concurrency: c, ...r, serverRssMb: { before: rssBefore, after: rssMb(srv.pid) }, loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100 };
@@ -121,10 +128,12 @@ const metrics = await (await fetch(`${srv.url}/metrics`)).text();
 const batchSum = Number(/plumage_batch_size_sum (\S+)/.exec(metrics)?.[1]);
 const batchCount = Number(/plumage_batch_size_count (\S+)/.exec(metrics)?.[1]);
 const exitCode = await srv.stop();
-const offlineAfter = await offline(offlineSeconds);
-console.error(`offline (after): ${offlineAfter.imagesPerSec} images/s`);
-const offlineMean = (offlineBefore.imagesPerSec + offlineAfter.imagesPerSec) / 2;
-const c32 = runs.find((r) => r.concurrency === 32) ?? runs[runs.length - 1]!;
+offlineRuns.push(await offline(offlineSeconds));
+console.error(`offline: ${offlineRuns[offlineRuns.length - 1]!.imagesPerSec} images/s`);
+const c32i = Math.max(0, runs.findIndex((r) => r.concurrency === 32));
+const c32 = runs[c32i]!;
+// The offline runs right before and right after the concurrency-32 run.
+const offlineMean = (offlineRuns[c32i]!.imagesPerSec + offlineRuns[c32i + 1]!.imagesPerSec) / 2;
 const result = {
   date: new Date().toISOString(),
   run: path.resolve(run),
@@ -132,7 +141,7 @@ const result = {
   server: { maxBatch: Number(maxBatch), maxWaitMs: Number(maxWaitMs), meanBatchSize: Math.round((batchSum / batchCount) * 100) / 100, exitCodeAfterSigterm: exitCode },
   secondsPerRun: seconds,
   runs,
-  offline: { before: offlineBefore, after: offlineAfter, imagesPerSecMean: Math.round(offlineMean * 10) / 10 },
+  offline: { runs: offlineRuns, imagesPerSecAroundRatioRun: Math.round(offlineMean * 10) / 10 },
   errors: runs.reduce((a, r) => a + r.errors, 0),
   ratio_vs_offline: Math.round((c32.requestsPerSec / offlineMean) * 1000) / 1000,
   ratioConcurrency: c32.concurrency,
@@ -141,4 +150,4 @@ const result = {
 };
 fs.mkdirSync(path.dirname(out), { recursive: true });
 writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
-console.log(`bench:serve: c${c32.concurrency} ${c32.requestsPerSec} req/s vs offline ${result.offline.imagesPerSecMean} images/s: ratio ${result.ratio_vs_offline}; errors ${result.errors}; wrote ${path.relative(root, out)}`);
+console.log(`bench:serve: c${c32.concurrency} ${c32.requestsPerSec} req/s vs offline ${result.offline.imagesPerSecAroundRatioRun} images/s: ratio ${result.ratio_vs_offline}; errors ${result.errors}; wrote ${path.relative(root, out)}`);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
+import sharp from 'sharp';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { RequestError } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ export type ServerOptions = Omit<ServeOptions, 'run' | 'port' | 'host' | 'backen
 /** Builds the HTTP server for one loaded model (not listening yet). */
 export async function buildServer(runner: ModelRunner, o: ServerOptions): Promise<FastifyInstance> {
   const bodyLimit = Math.round(o.bodyLimitMb * 1024 * 1024);
+  // libvips' operation cache only helps when the same input comes back; uploads are new bytes each time.
+  sharp.cache(false);
   const app = Fastify({ logger: { level: o.logLevel }, bodyLimit, return503OnClosing: true });
   const metrics = createMetrics();
   const svc = new PredictService(runner, { maxPixels: o.maxPixels, decodeTimeoutMs: o.decodeTimeoutMs }, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue }, metrics);

@@ -62,9 +62,13 @@ async function upload(file: string): Promise<void> {
 
 async function checkRendered(file: string, expectHeat = true): Promise<void> {
   assert.equal((await page.textContent('#top-label'))!.trim(), await apiTop1(file), 'label = the API top-1');
-  const bars = await page.$$eval('#bars li.bar', (lis) => lis.map((li) => ({ label: li.dataset.label, width: parseFloat((li.querySelector('.fill') as HTMLElement).style.width) })));
+  // Drawn widths: each bar's fill against its track, in pixels, as the browser laid them out.
+  const bars = await page.$$eval('#bars li.bar', (lis) =>
+    lis.map((li) => ({ label: li.dataset.label, pct: parseFloat(li.querySelector('.pct')!.textContent!), fill: (li.querySelector('.fill') as HTMLElement).getBoundingClientRect().width, track: (li.querySelector('.track') as HTMLElement).getBoundingClientRect().width })),
+  );
   assert.equal(bars.length, 5);
-  assert.ok(bars.every((b) => b.width > 0 && b.width <= 100) && bars[0]!.width >= bars[4]!.width, JSON.stringify(bars));
+  assert.ok(bars.every((b) => b.track > 50 && Math.abs(b.fill - (b.track * b.pct) / 100) <= 1.5), `bar widths follow the probabilities: ${JSON.stringify(bars)}`);
+  assert.ok(bars[0]!.fill > 0 && bars[0]!.fill >= bars[4]!.fill, JSON.stringify(bars));
   const img = (sel: string) => page.$eval(sel, (e) => ({ ok: (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0, w: (e as HTMLImageElement).naturalWidth, shown: (e as HTMLElement).offsetWidth }));
   const view = await img('#model-view');
   assert.ok(view.ok && view.w === srv.runner.srcSize, `model view ${JSON.stringify(view)}`);
