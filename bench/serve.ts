@@ -66,7 +66,7 @@ async function offline(secs: number): Promise<{ imagesPerSec: number; images: nu
   try {
     while (performance.now() - t0 < secs * 1000) {
       const pixels = await Promise.all(images.map((b, i) => decodeImage(b, runner.srcSize, files[i]!)));
-      await predictProbs(runner.model, pixels, runner.srcSize, { inputSize: runner.inputSize, batchSize: 64 });
+      await predictProbs(runner.model!, pixels, runner.srcSize, { inputSize: runner.inputSize, batchSize: 64 });
       done += pixels.length;
     }
   } finally {

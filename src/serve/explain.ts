@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { sampleFull } from '../augment/sample-image.js';
-import { gradCam, heatColor } from './grad-cam.js';
+import { GradCamUnsupported, gradCam, heatColor } from './grad-cam.js';
 import type { ModelRunner } from './model-runner.js';
 
 export interface Explanation {
@@ -24,6 +24,7 @@ export async function explainImage(runner: ModelRunner, pixels: Uint8Array, size
   const input = tf.tensor4d(buf, [1, n, n, 3]);
   let cam;
   try {
+    if (!runner.model) throw new GradCamUnsupported(`Grad-CAM: model ${runner.id} is not running on tfjs here (it needs the Layers model's gradients)`);
     cam = gradCam(runner.model, input, runner.architecture);
   } finally {
     input.dispose();

@@ -20,8 +20,8 @@ export interface ModelRunner {
   inputSize: number;
   /** Side the server decodes uploads to (HWC uint8 RGB) before `predict`; the model samples inputSize from it. */
   srcSize: number;
-  /** The tfjs Layers model, for Grad-CAM. */
-  model: tfl.LayersModel;
+  /** The tfjs Layers model, for Grad-CAM; undefined when the runner predicts without tfjs (explain then answers 422). */
+  model: tfl.LayersModel | undefined;
   /** Softmax probabilities [images.length * classes.length] for HWC uint8 images of side srcSize. */
   predict(images: Uint8Array[]): Promise<Float32Array>;
   dispose(): void;

@@ -34,7 +34,7 @@ export function registerInfoRoutes(app: FastifyInstance, svc: PredictService, me
         classes: r.classes,
         checkpoint: path.relative(r.runDir, r.checkpoint),
         backend,
-        explain: supportsGradCam(r.model, r.architecture),
+        explain: !!r.model && supportsGradCam(r.model, r.architecture),
         tfjs: tfjsExportDir(r.runDir) ? `/v1/models/${r.id}/tfjs/model.json` : null,
       },
     ],

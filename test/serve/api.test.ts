@@ -43,7 +43,7 @@ test('POST /v1/predict: a real JPEG gets the top-5 of the model, equal to offlin
   assert.ok(body.timing.totalMs > 0 && body.timing.batchSize >= 1);
   // The same image through the CLI's path: decode + predictProbs.
   const pixels = await decodeImage(fs.readFileSync(file), srv.runner.srcSize, file);
-  const probs = await predictProbs(srv.runner.model, [pixels], srv.runner.srcSize, { inputSize: srv.runner.inputSize });
+  const probs = await predictProbs(srv.runner.model!, [pixels], srv.runner.srcSize, { inputSize: srv.runner.inputSize });
   for (const t of top) assert.ok(Math.abs(t.probability - probs[t.classIndex]!) < 1e-5, `${t.label}: ${t.probability} vs ${probs[t.classIndex]}`);
   assert.equal(top[0]!.label, srv.runner.classes[probs.indexOf(Math.max(...probs))]);
 });

@@ -18,8 +18,9 @@ export async function ensureTfjsExport(run: string): Promise<'plumage export' | 
     return 'plumage export';
   }
   const runner = await loadModelRunner(run);
-  runner.model.setUserDefinedMetadata({ plumage: { classes: runner.classes, inputSize: runner.inputSize, decodeSize: runner.srcSize } });
-  await runner.model.save(
+  const model = runner.model!;
+  model.setUserDefinedMetadata({ plumage: { classes: runner.classes, inputSize: runner.inputSize, decodeSize: runner.srcSize } });
+  await model.save(
     tf.io.withSaveHandler(async (a) => {
       fs.mkdirSync(dir, { recursive: true });
       const data = new Uint8Array(tf.io.concatenateArrayBuffers(Array.isArray(a.weightData) ? a.weightData : [a.weightData!]));
