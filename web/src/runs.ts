@@ -38,10 +38,11 @@ async function showRun(id: string): Promise<void> {
   img('confusion', 'val_confusion_matrix.png');
   const rows = (r.perClass ?? []).map((c) => {
     const tr = document.createElement('tr');
-    for (const v of [c.class, fmt(c.precision), fmt(c.recall), '', fmt(c.support)]) tr.appendChild(document.createElement('td')).textContent = v;
+    const f4 = (v: number) => Number(v).toFixed(4);
+    for (const v of [c.class, f4(c.precision), f4(c.recall), '', String(c.support)]) tr.appendChild(document.createElement('td')).textContent = v;
     const f1 = tr.children[3]!;
     f1.innerHTML = `<span class="f1bar" style="width:${Math.round(Number(c.f1) * 80)}px"></span>`;
-    f1.append(fmt(c.f1));
+    f1.append(f4(c.f1));
     return tr;
   });
   $('per-class').querySelector('tbody')!.replaceChildren(...rows);
