@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { selectBackend } from '../runtime/backend.js';
+import { UserError } from '../util/errors.js';
 import { loadModelRunner } from '../serve/model-runner.js';
 import { serveOptionsSchema, type ServeOptions } from '../serve/options.js';
 import { buildServer } from '../serve/server.js';
@@ -55,7 +56,16 @@ export function serveCommand(): Command {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
-      const address = await app.listen({ port: o.port, host: o.host });
+      let address: string;
+      try {
+        address = await app.listen({ port: o.port, host: o.host });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+          throw new UserError(`--host ${o.host} --port ${o.port}: cannot listen (${code}${code === 'EADDRINUSE' ? ': the port is taken; pick another with --port' : ''})`);
+        }
+        throw err;
+      }
       app.log.info({ model: runner.id, architecture: runner.architecture, backend, address }, `plumage serve: ${address} (model ${runner.id})`);
     });
 }

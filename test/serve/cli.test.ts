@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { mini, trainTinyRun } from './fixture.js';
 
 test('plumage serve: options from a config file are validated by name; a missing run is a user error', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-serve-cli-'));
@@ -23,4 +25,18 @@ test('plumage serve: options from a config file are validated by name; a missing
   const flag = runCli(['serve', '--run', dir, '--max-batch', 'lots']);
   assert.notEqual(flag.code, 0);
   assert.match(flag.stderr, /'lots' is not a number/);
+});
+
+test('plumage serve: a port in use is a user error naming the port', { skip: mini.skip, timeout: 180_000 }, async () => {
+  const run = trainTinyRun();
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const r = runCli(['serve', '--run', run, '--port', String(port)]);
+    assert.equal(r.code, 2, r.stderr.slice(-1000));
+    assert.match(r.stderr, new RegExp(`--port ${port}: cannot listen \\(EADDRINUSE: the port is taken`));
+  } finally {
+    blocker.close();
+  }
 });
