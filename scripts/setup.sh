@@ -6,13 +6,19 @@ cd "$(dirname "$0")/.."
 
 # libtorch-dev: the native backend's engine. libopenblas0-pthread: Debian's libtorch does its matrix products through
 # the system BLAS, which is the slow reference BLAS until OpenBLAS is installed (measured: 27x faster matmul).
-if { ! dpkg -s libtorch-dev >/dev/null 2>&1 || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; } && [ -z "${LIBTORCH:-}" ]; then
+# chromium: the real browser the web app's tests drive (playwright-core, headless; never `npx playwright install`).
+need=()
+if [ -z "${LIBTORCH:-}" ]; then
+  for p in libtorch-dev libopenblas0-pthread; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+fi
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends libtorch-dev libopenblas0-pthread >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    echo "setup: libtorch-dev is not installed and apt is not available as root; the torch backend will be skipped (wasm is used)" >&2
+    echo "setup: ${need[*]} not installed and apt is not available as root; without libtorch the torch backend is skipped (wasm is used), without chromium the browser tests skip" >&2
   fi
 fi
 
@@ -32,3 +38,5 @@ npm ci --no-audit --no-fund
 if dpkg -s libtorch-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ]; then
   npm run build:torch
 fi
+# The web app that `plumage serve` serves (web/ -> web/dist, bundled by Vite: no CDN at run time).
+npm run build:web

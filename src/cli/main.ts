@@ -6,6 +6,7 @@ import { evaluateCommand } from './evaluate-command.js';
 import { experimentCommand } from './experiment-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
+import { serveCommand } from './serve-command.js';
 import { trainCommand } from './train-command.js';
 import { workerCommand } from './worker-command.js';
 import { upscaleCommand } from './upscale-command.js';
@@ -23,6 +24,7 @@ program.addCommand(workerCommand());
 program.addCommand(augmentCommand());
 program.addCommand(upscaleCommand());
 program.addCommand(detectCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);
