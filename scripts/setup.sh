@@ -16,6 +16,8 @@ if { ! dpkg -s libtorch-dev >/dev/null 2>&1 || ! dpkg -s libopenblas0-pthread >/
   fi
 fi
 
+# onnxruntime-node (ONNX export parity, `predict --runtime onnx`) ships its CPU binaries; skip its optional CUDA download.
+export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 npm ci --no-audit --no-fund
 if dpkg -s libtorch-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ]; then
   npm run build:torch

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.js';
 import { evaluateCommand } from './evaluate-command.js';
+import { exportCommand } from './export-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
 import { trainCommand } from './train-command.js';
@@ -12,6 +13,7 @@ const program = new Command('plumage')
 program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
+program.addCommand(exportCommand());
 program.addCommand(modelsCommand());
 
 try {
