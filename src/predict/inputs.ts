@@ -53,11 +53,14 @@ function listFolder(root: string): InputItem[] {
 
 /** Reads an image list from a CSV: an `id` column (optional) and a path column, paths relative to the CSV's folder. */
 function readList(file: string): { items: InputItem[]; submission: boolean } {
-  const header = readCsv(file, []);
-  const columns = header.length ? Object.keys(header[0]!) : [];
+  const all = readCsv(file, []);
+  const columns = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0]!.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
   const col = PATH_COLUMNS.find((c) => columns.includes(c));
   if (!col) throw new UserError(`${file}: no image path column (expected one of ${PATH_COLUMNS.join(', ')}; header is: ${columns.join(',')})`);
-  const rows = readCsv(file, [col]);
+  const rows = all.map((r, i) => {
+    if (!r[col]) throw new UserError(`${file}: row ${i + 2}: empty value in column '${col}'`);
+    return r;
+  });
   if (rows.length === 0) throw new UserError(`${file}: no rows after the header`);
   const dir = path.dirname(path.resolve(file));
   const hasId = columns.includes('id');
