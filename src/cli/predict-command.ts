@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
+import { resolveCheckpoint } from '../export/metadata.js';
 import { resolveInputs } from '../predict/inputs.js';
 import { OUTPUT_FORMATS, type OutputFormat, writePredictions } from '../predict/output.js';
 import { Predictor, RUNTIMES, type RuntimeChoice, topKRows } from '../predict/predictor.js';
@@ -57,11 +58,14 @@ export function predictCommand(): Command {
       if (!RUNTIMES.includes(flags.runtime as RuntimeChoice)) throw new UserError(`--runtime: unknown runtime '${flags.runtime}' (expected one of ${RUNTIMES.join(', ')})`);
       const format = flags.format as OutputFormat;
       const topK = parsePositiveInt(flags.topK, '--top-k');
+      // Checked in this order: outputs named on the command line, the runs, the input, the default outputs.
+      for (const [file, opt] of [[flags.output, '--output'], [flags.submission, '--submission'], [flags.probs, '--probs']] as const) if (file) checkOutputPath(file, !!flags.overwrite, opt);
+      runs.forEach((r) => resolveCheckpoint(r));
       const inputs = resolveInputs(flags.data);
       const runDir = runs[0]!.endsWith('.ckpt') ? path.dirname(path.dirname(runs[0]!)) : runs[0]!;
       const output = flags.output ?? path.join(runDir, 'predict', `predictions.${format}`);
       const submission = inputs.submission ? (flags.submission ?? path.join(runDir, 'predict', 'submission.csv')) : undefined;
-      for (const [file, opt] of [[output, '--output'], [submission, '--submission'], [flags.probs, '--probs']] as const) if (file) checkOutputPath(file, !!flags.overwrite, opt);
+      for (const [file, opt] of [[output, '--output'], [submission, '--submission']] as const) if (file) checkOutputPath(file, !!flags.overwrite, opt);
       await selectBackend(flags.backend);
       const log = (m: string) => console.error(m);
       const predictors: Predictor[] = [];

@@ -91,7 +91,14 @@ export class Predictor {
     readonly architecture: string,
     readonly checkpoint: string,
     readonly batchSize: number,
+    /** The run folder's name (a model id for APIs and logs). */
+    readonly id: string,
   ) {}
+
+  /** What an API reports about the loaded model. */
+  info(): { id: string; architecture: string; runtime: RuntimeName; classes: string[]; inputSize: number; decodeSize: number; checkpoint: string } {
+    return { id: this.id, architecture: this.architecture, runtime: this.runtime, classes: this.classes, inputSize: this.inputSize, decodeSize: this.decodeSize, checkpoint: this.checkpoint };
+  }
 
   /** Side the images are decoded at (pass pixels of this side to predictPixels). */
   get decodeSize(): number {
@@ -113,6 +120,7 @@ export class Predictor {
     if (!RUNTIMES.includes(runtime)) throw new UserError(`--runtime: unknown runtime '${runtime}' (expected one of ${RUNTIMES.join(', ')})`);
     const checkpoint = resolveCheckpoint(run);
     const bs = opts.batchSize ?? 64;
+    const id = path.basename(run.endsWith('.ckpt') ? path.dirname(path.dirname(path.resolve(run))) : path.resolve(run));
     if (runtime !== 'tfjs') {
       const ort = await loadOrt();
       if (!ort) {
@@ -124,7 +132,7 @@ export class Predictor {
         const sha = sha256File(checkpoint);
         const meta = readExportMetadata(dir);
         if (meta && meta.checkpointSha256 === sha && meta.format === 'onnx') {
-          return new Predictor(await OnnxEngine.open(file, opts.threads), meta.classes, meta.inputSize, meta.model, checkpoint, bs);
+          return new Predictor(await OnnxEngine.open(file, opts.threads), meta.classes, meta.inputSize, meta.model, checkpoint, bs, id);
         }
         const loaded = await loadRun(checkpoint, 'best', opts.weights);
         try {
@@ -132,7 +140,7 @@ export class Predictor {
         } catch (err) {
           if (runtime === 'onnx' || !(err instanceof UserError)) throw err;
           log(`predict: ${err.message.split(':').slice(1, 2).join('').trim()}; using tfjs`);
-          return new Predictor(new TfjsEngine(loaded.model), loaded.meta.classes, loaded.meta.inputSize, loaded.meta.model, checkpoint, bs);
+          return new Predictor(new TfjsEngine(loaded.model), loaded.meta.classes, loaded.meta.inputSize, loaded.meta.model, checkpoint, bs, id);
         }
         const em = exportMetadata('onnx', loaded.meta, checkpoint);
         let written: string;
@@ -146,11 +154,11 @@ export class Predictor {
         }
         loaded.model.dispose();
         log(`predict: exported ${written} (ONNX, on first use)`);
-        return new Predictor(await OnnxEngine.open(written, opts.threads), em.classes, em.inputSize, em.model, checkpoint, bs);
+        return new Predictor(await OnnxEngine.open(written, opts.threads), em.classes, em.inputSize, em.model, checkpoint, bs, id);
       }
     }
     const loaded = await loadRun(checkpoint, 'best', opts.weights);
-    return new Predictor(new TfjsEngine(loaded.model), loaded.meta.classes, loaded.meta.inputSize, loaded.meta.model, checkpoint, bs);
+    return new Predictor(new TfjsEngine(loaded.model), loaded.meta.classes, loaded.meta.inputSize, loaded.meta.model, checkpoint, bs, id);
   }
 
   /** Decodes one image (encoded bytes or raw pixels) to RGB at decodeSize; a UserError naming `source` if it cannot. */
