@@ -31,6 +31,14 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /** An int64 initializer (shapes, axes, slice bounds). */
+  int64(base: string, values: number[]): string {
+    const name = this.fresh(base);
+    const raw = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
+    this.initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw }));
+    return name;
+  }
+
   /** Adds a node; integers and integer lists become INT/INTS attributes, `{ float }` a FLOAT one. Returns its output. */
   node(op: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}, output?: string): string {
     const out = output ?? this.fresh(base);

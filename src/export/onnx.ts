@@ -9,14 +9,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../util/errors.js';
 import type { ExportMetadata } from './metadata.js';
 import { OnnxGraphBuilder } from './onnx-builder.js';
+import { TRANSFORMER_CONVERTERS, type Value as TValue } from './onnx-transformer.js';
 
 export const ONNX_OPSET = 17;
 
-interface Value {
-  name: string;
-  /** Rank of the tfjs tensor; rank-4 values are held in NCHW. */
-  rank: number;
-}
+/** A graph value: its name and the rank of the tfjs tensor (rank-4 values are held in NCHW). */
+type Value = TValue;
 
 type AnyLayer = tfl.layers.Layer & Record<string, unknown>;
 
@@ -144,19 +142,22 @@ function convert(g: OnnxGraphBuilder, layer: AnyLayer, ins: Value[]): Value {
     }
     case 'Softmax':
       return { name: activation(g, x.name, 'softmax', name, x.rank), rank: x.rank };
-    default:
+    default: {
+      const t = TRANSFORMER_CONVERTERS[cls];
+      if (t) return t(g, layer, ins);
       throw new UserError(`export --format onnx: layer '${name}' (${cls}) has no ONNX translation`);
+    }
   }
 }
 
 /** Checks every layer class has a translation before any work; names the architecture and the classes otherwise. */
 export function checkOnnxExportable(model: tfl.LayersModel, architecture: string): void {
-  const known = new Set(['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'PlumageBatchNorm', 'ReLU', 'Activation', 'Add', 'GlobalAveragePooling2D', 'Dropout', 'SeededDropout', 'Flatten', 'Dense', 'Rescaling', 'Softmax']);
+  const known = new Set(['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'PlumageBatchNorm', 'ReLU', 'Activation', 'Add', 'GlobalAveragePooling2D', 'Dropout', 'SeededDropout', 'Flatten', 'Dense', 'Rescaling', 'Softmax', ...Object.keys(TRANSFORMER_CONVERTERS)]);
   const bad = [...new Set(model.layers.map((l) => l.getClassName()).filter((c) => !known.has(c)))];
   if (bad.length) {
     throw new UserError(
       `export --format onnx: architecture '${architecture}' cannot be exported: its layers ${bad.join(', ')} have no ONNX translation ` +
-        '(transformer blocks); exportable: resnet-*, mobilenetv2-* and fine-tuned MobileNetV2 runs (--recipe full/partial)',
+        '(SwinV2 blocks); exportable: resnet-*, mobilenetv2-*, beit-* and fine-tuned MobileNetV2 runs (--recipe full/partial)',
     );
   }
 }
