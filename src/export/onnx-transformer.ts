@@ -17,27 +17,27 @@ type Layer = tfl.layers.Layer & Record<string, unknown>;
 export type Converter = (g: OnnxGraphBuilder, layer: Layer, ins: Value[]) => Value;
 
 /** A weight of a plumage ParamLayer by its name, or null. */
-function param(layer: Layer, name: string): tf.Tensor | null {
+export function param(layer: Layer, name: string): tf.Tensor | null {
   return (layer as unknown as { wOpt(n: string): tf.Tensor | null }).wOpt(name);
 }
 
-function constOf(g: OnnxGraphBuilder, base: string, t: tf.Tensor): string {
+export function constOf(g: OnnxGraphBuilder, base: string, t: tf.Tensor): string {
   return g.constant(base, t.dataSync() as Float32Array, t.shape);
 }
 
-function layerNorm(g: OnnxGraphBuilder, x: string, gamma: tf.Tensor, beta: tf.Tensor, eps: number, base: string): string {
+export function layerNorm(g: OnnxGraphBuilder, x: string, gamma: tf.Tensor, beta: tf.Tensor, eps: number, base: string): string {
   return g.node('LayerNormalization', [x, constOf(g, `${base}/gamma`, gamma), constOf(g, `${base}/beta`, beta)], base, { axis: -1, epsilon: { float: eps } });
 }
 
 /** x @ kernel [+ bias] over the last axis. */
-function linear(g: OnnxGraphBuilder, layer: Layer, x: string, name: string): string {
+export function linear(g: OnnxGraphBuilder, layer: Layer, x: string, name: string): string {
   const k = param(layer, `${name}.kernel`)!;
   const y = g.node('MatMul', [x, constOf(g, `${layer.name}/${name}.kernel`, k)], `${layer.name}/${name}`);
   const b = param(layer, `${name}.bias`);
   return b ? g.node('Add', [y, constOf(g, `${layer.name}/${name}.bias`, b)], `${layer.name}/${name}`) : y;
 }
 
-function hiddenAct(g: OnnxGraphBuilder, x: string, act: string, base: string): string {
+export function hiddenAct(g: OnnxGraphBuilder, x: string, act: string, base: string): string {
   switch (act) {
     case 'gelu': {
       // Exact GELU (opset 17 has no Gelu op): 0.5 x (1 + erf(x / sqrt 2)).

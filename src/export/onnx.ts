@@ -9,7 +9,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../util/errors.js';
 import type { ExportMetadata } from './metadata.js';
 import { OnnxGraphBuilder } from './onnx-builder.js';
-import { TRANSFORMER_CONVERTERS, type Value as TValue } from './onnx-transformer.js';
+import { SWINV2_CONVERTERS } from './onnx-swinv2.js';
+import { TRANSFORMER_CONVERTERS as BEIT_CONVERTERS, type Value as TValue } from './onnx-transformer.js';
+
+const TRANSFORMER_CONVERTERS = { ...BEIT_CONVERTERS, ...SWINV2_CONVERTERS };
 
 export const ONNX_OPSET = 17;
 
@@ -157,7 +160,7 @@ export function checkOnnxExportable(model: tfl.LayersModel, architecture: string
   if (bad.length) {
     throw new UserError(
       `export --format onnx: architecture '${architecture}' cannot be exported: its layers ${bad.join(', ')} have no ONNX translation ` +
-        '(SwinV2 blocks); exportable: resnet-*, mobilenetv2-*, beit-* and fine-tuned MobileNetV2 runs (--recipe full/partial)',
+        '(every architecture in the registry exports: resnet-*, mobilenetv2-*, fine-tuned MobileNetV2 runs, beit-*, swinv2-*)',
     );
   }
 }

@@ -31,7 +31,7 @@ export function checkExportable(model: tfl.LayersModel, architecture: string, fo
   if (bad.length) {
     throw new UserError(
       `export --format ${format}: architecture '${architecture}' cannot be exported: its layers ${bad.join(', ')} are plumage-only ` +
-        '(transformer blocks) with no stock equivalent; exportable: resnet-*, mobilenetv2-* and fine-tuned MobileNetV2 runs (--recipe full/partial)',
+        '(transformer blocks) with no stock tfjs equivalent; to tfjs export resnet-*, mobilenetv2-* and fine-tuned MobileNetV2 runs (--recipe full/partial); transformers export to ONNX (--format onnx)',
     );
   }
 }

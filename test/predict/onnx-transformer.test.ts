@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { exportMetadata, type ExportMetadata } from '../../src/export/metadata.js';
 import { checkOnnxExportable, toOnnx } from '../../src/export/onnx.js';
@@ -45,8 +45,23 @@ test('BEiT exports to ONNX: the preset (per-layer relative bias, layer scale, me
   b.dispose();
 });
 
-test('SwinV2 is refused by name for ONNX', async () => {
-  const m = await getArchitecture('swinv2-small-p2w8').build({ numClasses: 3, inputSize: 16 });
-  assert.throws(() => checkOnnxExportable(m, 'swinv2-small-p2w8'), (e: Error) => e instanceof UserError && /'swinv2-small-p2w8' cannot be exported: its layers PlumageSwinv2Block/.test(e.message));
-  m.dispose();
+test('SwinV2 exports to ONNX: shifted windows with masks, padded grids, odd patch merging', async () => {
+  await tf.setBackend('cpu');
+  for (const size of [32, 36]) {
+    const m = await getArchitecture('swinv2-small-p2w8').build({ numClasses: 3, inputSize: size });
+    // Non-default logit scales and position-bias MLPs.
+    m.weights.forEach((w, i) => {
+      if (/logit_scale|continuous/.test(w.originalName)) w.write(tf.randomUniform(w.shape as number[], -0.5, 1.5, 'float32', i));
+    });
+    const d = await onnxVsTfjs(m, size, 3);
+    assert.ok(d < 1e-4, `swinv2-small-p2w8 @${size}: max abs logit difference ${d}`);
+    m.dispose();
+  }
+});
+
+test('a layer with no ONNX translation is refused by architecture and class name', () => {
+  const x = tfl.input({ shape: [8, 8, 3] });
+  const y = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tfl.SymbolicTensor;
+  const m = tfl.model({ inputs: x, outputs: tfl.layers.flatten().apply(y) as tfl.SymbolicTensor });
+  assert.throws(() => checkOnnxExportable(m, 'pooled-net'), (e: Error) => e instanceof UserError && /'pooled-net' cannot be exported: its layers MaxPooling2D have no ONNX translation/.test(e.message));
 });
