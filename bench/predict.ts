@@ -6,7 +6,7 @@
  * fine-tuned MobileNetV2 graph at 128px (pretrained backbone), random heads (speed does not depend on the weights' values).
  * Writes bench/results/predict.json.
  *
- *   npm run bench:predict [-- --rounds 5] [-- --images 512] [-- --threads 2] [-- --models resnet-mini,mobilenetv2-inat-birds]
+ *   npm run bench:predict [-- --rounds 5] [-- --images 512] [-- --threads 2] [-- --models resnet-mini,mobilenetv2-inat-birds] [-- --out predict]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +30,7 @@ const rounds = Number(opt('--rounds', '5'));
 const nImages = Number(opt('--images', '512'));
 const threads = Number(opt('--threads', '2'));
 const models = opt('--models', 'resnet-mini,mobilenetv2-inat-birds').split(',');
+const outName = opt('--out', 'predict');
 const mini = path.resolve(root, '..', 'shared', 'data', 'birds25-mini');
 process.env.PLUMAGE_THREADS ??= String(threads);
 
@@ -103,5 +104,5 @@ const out = {
   rows,
 };
 fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-fs.writeFileSync(path.join(root, 'bench', 'results', 'predict.json'), JSON.stringify(out, null, 1) + '\n');
-console.log(`wrote bench/results/predict.json`);
+fs.writeFileSync(path.join(root, 'bench', 'results', `${outName}.json`), JSON.stringify(out, null, 1) + '\n');
+console.log(`wrote bench/results/${outName}.json`);
