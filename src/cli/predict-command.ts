@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
+import { z } from 'zod';
 import { resolveCheckpoint } from '../export/metadata.js';
 import { resolveInputs } from '../predict/inputs.js';
 import { OUTPUT_FORMATS, type OutputFormat, writePredictions } from '../predict/output.js';
@@ -8,6 +9,7 @@ import { predictItems } from '../predict/run-predict.js';
 import { checkOutputPath, writeProbabilities, writeSubmission } from '../predict/submission.js';
 import { selectBackend, type BackendName } from '../runtime/backend.js';
 import { UserError } from '../util/errors.js';
+import { applyConfigFile } from './apply-config.js';
 
 function parsePositiveInt(value: string, option: string): number {
   const n = Number(value);
@@ -15,7 +17,16 @@ function parsePositiveInt(value: string, option: string): number {
   return n;
 }
 
+const str = z.string().min(1);
+/** Keys a --config file may set (the flags' camelCase names). */
+const PREDICT_CONFIG = z.object({
+  run: z.union([str, z.array(str)]), ensemble: z.union([str, z.array(str)]), data: str, output: str, format: z.enum(OUTPUT_FORMATS as [OutputFormat]),
+  topK: z.number().int().positive(), submission: str, probs: str, tta: z.boolean(), strict: z.boolean(), overwrite: z.boolean(),
+  backend: z.enum(['auto', 'torch', 'wasm', 'cpu']), runtime: z.enum(RUNTIMES as [RuntimeChoice]), batchSize: z.number().int().positive(), modelsDir: str,
+}).partial();
+
 interface PredictFlags {
+  config?: string;
   run?: string;
   ensemble?: string;
   data: string;
@@ -36,6 +47,7 @@ interface PredictFlags {
 export function predictCommand(): Command {
   return new Command('predict')
     .description('predict images (a file, a folder, a glob, a DACON folder or a CSV): top-k labels and probabilities; several runs soft-vote')
+    .option('--config <file>', 'YAML/JSON file of these options (camelCase keys: run, data, topK, runtime...); flags override it')
     .option('--run <dirs>', 'run folder(s) or .ckpt file(s), comma-separated for a soft-vote ensemble')
     .option('--ensemble <dirs>', 'same as --run with several runs: soft-vote their probabilities')
     .option('--data <path>', 'an image, a folder (recursive), a glob (quoted), a DACON folder with test.csv, or a CSV with an img_path/path column', '../shared/data/birds25')
@@ -51,7 +63,8 @@ export function predictCommand(): Command {
     .option('--runtime <name>', `${RUNTIMES.join(' | ')}: auto runs ONNX Runtime when it loads and the model exports to ONNX (exported into <run>/export/onnx on first use)`, 'auto')
     .option('--batch-size <n>', 'images per forward pass', '64')
     .option('--models-dir <dir>', 'pretrained models folder, for runs fine-tuned from a pretrained backbone (default: the cache)')
-    .action(async (flags: PredictFlags) => {
+    .action(async (cliFlags: PredictFlags, cmd: Command) => {
+      const flags = applyConfigFile(cmd, cliFlags, PREDICT_CONFIG);
       const runs = [flags.run, flags.ensemble].filter((v): v is string => !!v).join(',').split(',').map((r) => r.trim()).filter(Boolean);
       if (!runs.length) throw new UserError('predict: give --run <dir> (or --ensemble <dir,dir,...>)');
       if (!OUTPUT_FORMATS.includes(flags.format as OutputFormat)) throw new UserError(`--format: unknown format '${flags.format}' (expected one of ${OUTPUT_FORMATS.join(', ')})`);

@@ -71,6 +71,21 @@ describe('plumage predict on anything (birds25-mini)', { skip: mini.skip, timeou
     globRows.forEach((row, i) => assert.deepEqual([row.label, row.prob], [csvRows[10 + i]!.label, csvRows[10 + i]!.prob]));
   });
 
+  test('options from a --config file, flags override it, unknown keys named', () => {
+    const cfg = path.join(work, 'predict.yaml');
+    fs.writeFileSync(cfg, `run: ${run}\ndata: ${val[0]!.path}\nformat: jsonl\ntopK: 2\nruntime: tfjs\n`);
+    const out = path.join(work, 'cfg.jsonl');
+    const r = runCli(['predict', '--config', cfg, '--top-k', '4', '--output', out]);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match(r.stderr, /1 run\(s\) on tfjs/);
+    const line = JSON.parse(fs.readFileSync(out, 'utf8').trim()) as { top: unknown[] };
+    assert.equal(line.top.length, 4, '--top-k on the command line wins over topK in the file');
+    fs.appendFileSync(cfg, 'topk: 3\n');
+    const bad = runCli(['predict', '--config', cfg, '--output', path.join(work, 'cfg2.jsonl')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Unrecognized key: "topk"/);
+  });
+
   test('a DACON folder writes submission.csv in test.csv order; a missing test image is reported and no submission written', () => {
     const dacon = path.join(work, 'dacon');
     fs.mkdirSync(dacon);
