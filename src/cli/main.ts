@@ -4,6 +4,7 @@ import { augmentCommand } from './augment-command.js';
 import { detectCommand } from './detect-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { experimentCommand } from './experiment-command.js';
+import { exportCommand } from './export-command.js';
 import { modelsCommand } from './models-command.js';
 import { predictCommand } from './predict-command.js';
 import { serveCommand } from './serve-command.js';
@@ -18,6 +19,7 @@ const program = new Command('plumage')
 program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
+program.addCommand(exportCommand());
 program.addCommand(modelsCommand());
 program.addCommand(experimentCommand());
 program.addCommand(workerCommand());

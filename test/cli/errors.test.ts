@@ -65,7 +65,7 @@ test('predict refuses to replace an existing submission and leaves it intact', (
 });
 
 test('every verb has --help', () => {
-  for (const verb of ['train', 'evaluate', 'predict', 'models']) {
+  for (const verb of ['train', 'evaluate', 'predict', 'export', 'models']) {
     const r = runCli([verb, '--help']);
     assert.equal(r.code, 0, verb);
     assert.match(r.stdout, new RegExp(`Usage: plumage ${verb}`));
