@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { imageGridPng, type GridTile } from '../src/eval/image-grid.js';
+import { imageGridPng, type GridTile } from '../src/util/image-grid.js';
 import { predictBoxes, saveBoxModel, trainBoxModel } from '../src/preprocess/box-model.js';
 import { type Box, iou, scaleBox } from '../src/preprocess/boxes.js';
 import { detectBirdBoxes, loadCocoSsd } from '../src/preprocess/coco-ssd.js';

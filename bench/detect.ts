@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadDaconTest } from '../src/data/dacon.js';
 import { loadLabelledDataset } from '../src/data/load-dataset.js';
-import { imageGridPng, type GridTile } from '../src/eval/image-grid.js';
+import { imageGridPng, type GridTile } from '../src/util/image-grid.js';
 import { CROP_MODES } from '../src/preprocess/crop.js';
 import { boxOverlayPng, detectBirdsInDataset } from '../src/preprocess/detect-dataset.js';
 import { preprocessOne } from '../src/preprocess/preprocess-dataset.js';

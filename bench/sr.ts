@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readCsv } from '../src/data/csv.js';
-import { imageGridPng, type GridTile } from '../src/eval/image-grid.js';
+import { imageGridPng, type GridTile } from '../src/util/image-grid.js';
 import { psnr, ssim } from '../src/eval/image-quality.js';
 import { decodeRgb, resizeRgb, UPSCALE_METHODS, upscaleRgb, type RgbImage } from '../src/preprocess/upscale.js';
 import { selectBackend, type BackendName } from '../src/runtime/backend.js';

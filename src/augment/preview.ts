@@ -1,6 +1,6 @@
 import type { Dataset } from '../data/dataset.js';
 import { loadImages, PixelCache } from '../data/pixel-cache.js';
-import { imageGridPng, type GridTile } from '../eval/image-grid.js';
+import { imageGridPng, type GridTile } from '../util/image-grid.js';
 import { Rng } from '../util/random.js';
 import { mixBatch } from './batch-mix.js';
 import { augmentImage, type AugmentConfig } from './pipeline.js';

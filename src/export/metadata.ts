@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeSizeFor, preprocessingSpec } from '../predict/preprocess.js';
+import { decodeSizeFor, preprocessingSpec } from '../augment/model-input.js';
 import { UserError } from '../util/errors.js';
 
 export type ExportFormat = 'tfjs' | 'onnx';

@@ -14,7 +14,7 @@ import { PickleFormatError, PickleSecurityError } from '../weights/pickle.js';
 import { SafetensorsError } from '../weights/safetensors.js';
 import { openWeights } from '../weights/open-weights.js';
 import { buildFromHfConfig, hfConfigFacts } from './hf-config-model.js';
-import type { ArchitectureSpec, BuildOptions } from './index.js';
+import type { ArchitectureSpec, BuildOptions } from './architecture.js';
 
 export interface HubArchitectureSpec extends ArchitectureSpec {
   ref: ModelRef;

@@ -6,28 +6,13 @@ import { buildResNet, resnetConfigs } from './resnet.js';
 import { buildSwinv2, swinv2Presets } from './swinv2.js';
 import { hubArchitecture } from './hub-architecture.js';
 import { UserError } from '../util/errors.js';
+import type { ArchitectureSpec } from './architecture.js';
 
 /**
  * Architecture registry: every trainable model plumage knows, by name.
  * A builder gets the number of classes and the input size and returns a model whose output is logits.
  */
-export interface ArchitectureSpec {
-  description: string;
-  /** Default input size in pixels (square). */
-  inputSize: number;
-  /** Input pixel range the model expects; the data pipeline produces float32 in [0, 1] and the model normalises itself. */
-  build(opts: BuildOptions): tfl.LayersModel | Promise<tfl.LayersModel>;
-}
-
-export interface BuildOptions {
-  numClasses: number;
-  inputSize?: number;
-  seed?: number;
-  /** Stochastic depth rate (transformers; default the config's). */
-  dropPathRate?: number;
-  /** Hub/folder models: false skips loading the pretrained weights (a run checkpoint overwrites them anyway). */
-  pretrained?: boolean;
-}
+export type { ArchitectureSpec, BuildOptions } from './architecture.js';
 
 const registry = new Map<string, ArchitectureSpec>();
 /** Specs made by the resolver, memoised per name for the process (config.json is read once). */

@@ -14,7 +14,7 @@ import { defaultExportDir, EXPORT_FILE, exportMetadata, exportModel, readExportM
 import { checkOnnxExportable } from '../export/onnx.js';
 import { type Engine, loadOrt, OnnxEngine, ortLoadError, type RuntimeName, TfjsEngine } from './engines.js';
 import { loadRun } from '../runs/load-run.js';
-import { decodeSizeFor, toBatch } from './preprocess.js';
+import { decodeSizeFor, toBatch } from '../augment/model-input.js';
 
 export type RuntimeChoice = 'auto' | RuntimeName;
 export const RUNTIMES: readonly RuntimeChoice[] = ['auto', 'tfjs', 'onnx'];

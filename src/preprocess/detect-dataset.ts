@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ImageSample } from '../data/dataset.js';
-import { imageGridPng, type GridTile } from '../eval/image-grid.js';
+import { imageGridPng, type GridTile } from '../util/image-grid.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { loadBoxModel, predictBoxes } from './box-model.js';
 import { toCocoJson } from './coco-json.js';

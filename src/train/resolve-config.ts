@@ -22,7 +22,13 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
   merged.recipe ??= 'scratch';
   const source = typeof config === 'string' ? `${config} + command line` : 'command line';
   const problems = keyProblems(merged);
-  if (problems.length) throw new UserError(`invalid options (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length) {
+    // Report the keys the recipe does not take together with the bad values of the keys it does.
+    const known = Object.fromEntries(Object.entries(merged).filter(([k]) => !problems.some((p) => p.startsWith(`${k}:`))));
+    const parsed = trainConfigSchema.safeParse(known);
+    const values = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new UserError(`invalid options (${source}):\n${[...problems, ...values].map((p) => `  ${p}`).join('\n')}`);
+  }
   return validateConfig(trainConfigSchema, merged, source);
 }
 

@@ -23,7 +23,7 @@ export const LAYERS: Record<string, number> = {
   experiments: 3,
   serve: 3,
   export: 3,
-  hub: 3,
+  hub: 1,
   preprocess: 3,
   cli: 4,
 };

@@ -10,7 +10,7 @@ import { decodeImage } from '../../src/data/decode.js';
 import { exportRun } from '../../src/export/index.js';
 import { getArchitecture } from '../../src/models/index.js';
 import { Predictor, softmaxRows } from '../../src/predict/predictor.js';
-import { toBatch } from '../../src/predict/preprocess.js';
+import { toBatch } from '../../src/augment/model-input.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
 import { mini, tempDir, valImages } from './fixtures.js';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '../../src/data/decode.js';
 import { Predictor, softmaxRows } from '../../src/predict/predictor.js';
-import { decodeSizeFor, toBatch } from '../../src/predict/preprocess.js';
+import { decodeSizeFor, toBatch } from '../../src/augment/model-input.js';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { getArchitecture } from '../../src/models/index.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';

@@ -3,7 +3,7 @@
  * RGB at `decodeSize` (lanczos3, aspect ratio not kept), bilinear-resample to the model's input size, scale to
  * [0, 1]; NHWC float32. Models normalise further inside themselves.
  */
-import { sampleFull } from '../augment/sample-image.js';
+import { sampleFull } from './sample-image.js';
 
 /** Side the images are decoded at before the model's own resampling: 64px (the dataset's size) or the input size if larger. */
 export function decodeSizeFor(inputSize: number): number {
