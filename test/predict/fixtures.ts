@@ -40,7 +40,7 @@ export function miniSubset(work: string, perClass: number): string {
 
 /** Fine-tuned MobileNetV2 (--recipe full) at 32px, one epoch on 8 images per species. */
 export function trainMobileNetFull(work: string): string {
-  const r = runCli(['train', '--recipe', 'full', '--backbone', 'mobilenetv2-inat-birds', '--data', miniSubset(work, 8), '--image-size', '32', '--epochs', '1', '--eval-views', 'lr', '--models-dir', models.path, '--project', work, '--name', 'mnv2'], { timeoutMs: 280_000 });
+  const r = runCli(['train', '--recipe', 'full', '--model', 'mobilenetv2-inat-birds', '--data', miniSubset(work, 8), '--image-size', '32', '--epochs', '1', '--models-dir', models.path, '--project', work, '--name', 'mnv2'], { timeoutMs: 280_000 });
   assert.equal(r.code, 0, r.stderr.slice(-2000));
   return path.join(work, 'mnv2');
 }

@@ -21,7 +21,7 @@ test('plumage serve: options from a config file are validated by name; a missing
   fs.writeFileSync(cfg, `run: ${path.join(dir, 'no-such-run')}\nport: 0\n`);
   const missing = runCli(['serve', '--config', cfg, '--backend', 'cpu']);
   assert.equal(missing.code, 2, missing.stderr);
-  assert.match(missing.stderr, /--run: no checkpoint at .*no-such-run/);
+  assert.match(missing.stderr, /--run: no checkpoint in .*no-such-run/);
   const flag = runCli(['serve', '--run', dir, '--max-batch', 'lots']);
   assert.notEqual(flag.code, 0);
   assert.match(flag.stderr, /'lots' is not a number/);
