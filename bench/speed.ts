@@ -4,13 +4,17 @@
  * same architecture), plus MobileNetV2 1.0 at 224px batch 32 on torch vs PyTorch, plus an RSS check over many
  * resnet-mini training steps on torch. Writes bench/results/speed.json.
  *
- *   npm run bench:speed [-- --quick] [-- --skip-wasm] [-- --threads N]
+ *   npm run bench:speed [-- --quick] [--skip-wasm] [--skip-ort] [--rounds N] [--models resnet-mini,mobilenetv2] [--threads N] [--out NAME]
+ *
+ * ONNX Runtime (onnxruntime-node) runs the PyTorch reference models exported with torch.onnx.export (opset 13) for
+ * inference. Every model runs on every framework once per round, 5 interleaved rounds by default (`--rounds N`); the
+ * JSON keeps every round and reports median / min / max per figure and medians of per-round ratios.
  *
  * Each measurement runs in its own process (clean RSS, no backend interference). Threads: PLUMAGE_THREADS for torch,
  * torch.set_num_threads for PyTorch (default 2 each).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +103,16 @@ function buildMobileNetV2(tfl: typeof import('@tensorflow/tfjs-layers'), BatchNo
   return tfl.model({ inputs: input, outputs: logits, name: 'mobilenetv2' });
 }
 
+/** PLUMAGE_TORCH_PROFILE=1: per-kernel wall ms per step on the torch backend (forward and gradient kernels alike). */
+const profiling = process.env.PLUMAGE_TORCH_PROFILE === '1';
+async function profileSnapshot(steps = 1): Promise<Record<string, { ms_per_step: number; calls_per_step: number }>> {
+  if (!profiling) return {};
+  const { profile } = (await import('@plumage/tfjs-backend-torch')) as { profile: Map<string, { ms: number; calls: number }> };
+  const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  profile.clear();
+  return Object.fromEntries(rows.map(([k, v]) => [k, { ms_per_step: Number((v.ms / steps).toFixed(1)), calls_per_step: Number((v.calls / steps).toFixed(1)) }]));
+}
+
 function mem() {
   return { rss_mb: process.memoryUsage().rss / 2 ** 20, max_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
@@ -145,9 +159,11 @@ async function worker(backend: string, spec: Spec, rssSteps: number): Promise<Me
       if (i === spec.warmup) {
         t0 = performance.now();
         c0 = process.cpuUsage();
+        await profileSnapshot(); // clears the warm-up steps' counts
       }
       trainStep();
     }
+    if (profiling) out.train_profile = await profileSnapshot(spec.steps);
     out.train_step_s = (performance.now() - t0) / 1000 / spec.steps;
     const cu = process.cpuUsage(c0);
     out.train_step_cpu_s = (cu.user + cu.system) / 1e6 / spec.steps;
@@ -162,9 +178,11 @@ async function worker(backend: string, spec: Spec, rssSteps: number): Promise<Me
       p.dispose();
     };
     for (let i = 0; i < spec.warmup; i++) infer();
+    await profileSnapshot();
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (let i = 0; i < spec.inferSteps; i++) infer();
+    if (profiling) out.infer_profile = await profileSnapshot(spec.inferSteps);
     out.infer_step_s = (performance.now() - t0) / 1000 / spec.inferSteps;
     const cu = process.cpuUsage(c0);
     out.infer_step_cpu_s = (cu.user + cu.system) / 1e6 / spec.inferSteps;
@@ -247,66 +265,148 @@ function runPyTorch(spec: Spec, threads: number, env: Record<string, string>, ti
   }
 }
 
-/** Best (highest images/s, lowest CPU s) per metric over several runs; all runs are kept under `rounds`. */
-function bestOf(runs: Measured[]): Measured {
-  const ok = runs.filter((r) => !r.error);
-  if (ok.length === 0) return runs[0]!;
-  const max = (k: string) => Math.max(...ok.map((r) => (r[k] as number) ?? 0)) || undefined;
-  const min = (k: string) => Math.min(...ok.map((r) => (r[k] as number) ?? Infinity));
-  const tIps = max('train_images_per_s');
-  const iIps = max('infer_images_per_s');
-  return {
-    ...ok[0]!,
-    train_images_per_s: tIps,
-    train_step_s: tIps ? ok[0]!.batch / tIps : undefined,
-    infer_images_per_s: iIps,
-    infer_step_s: iIps ? ok[0]!.batch / iIps : undefined,
-    train_step_cpu_s: min('train_step_cpu_s'),
-    infer_step_cpu_s: min('infer_step_cpu_s'),
-    selection: `best of ${runs.length} interleaved rounds, per metric`,
-    rounds: runs,
-  };
+// ------------------------------------------------------------------------------------------------ ONNX Runtime
+/** The PyTorch reference model exported as a user would (torch.onnx.export, opset 13), cached per model under bench/results/.cache. */
+function exportOnnx(spec: Spec): string | { error: string } {
+  const dir = path.join(root, 'bench/results/.cache');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${spec.model}-${spec.size}-b${spec.batch}-c${spec.classes}.onnx`);
+  if (existsSync(file)) return file;
+  const tmp = `${file}.${process.pid}.tmp`;
+  const python = process.env.PLUMAGE_PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, [path.join(root, 'bench/pytorch/resnet_mini.py'), '--model', spec.model, '--batch', String(spec.batch), '--size', String(spec.size), '--classes', String(spec.classes), '--export-onnx', tmp], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0 || !existsSync(tmp)) return { error: `torch.onnx.export failed (status ${r.status}): ${(r.stderr || String(r.error ?? '')).trim().split('\n').slice(-2).join(' | ').slice(0, 400)}` };
+  renameSync(tmp, file);
+  return file;
 }
 
-const ratio = (a?: number, b?: number) => (a && b ? Number((a / b).toFixed(3)) : null);
+/** Worker: ONNX Runtime (onnxruntime-node, CPU provider) on an exported model; intra-op threads = `threads`, graph optimisation "all". */
+async function ortWorker(file: string, spec: Spec, threads: number): Promise<Measured> {
+  const out: Measured = { backend: 'onnxruntime', model: spec.model, batch: spec.batch, size: spec.size, threads };
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  const data = new Float32Array(spec.batch * 3 * spec.size * spec.size).map(() => Math.random());
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [spec.batch, 3, spec.size, spec.size]) };
+  for (let i = 0; i < spec.warmup; i++) await session.run(feeds);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < spec.inferSteps; i++) await session.run(feeds);
+  out.infer_step_s = (performance.now() - t0) / 1000 / spec.inferSteps;
+  const cu = process.cpuUsage(c0);
+  out.infer_step_cpu_s = (cu.user + cu.system) / 1e6 / spec.inferSteps;
+  out.infer_images_per_s = spec.batch / out.infer_step_s;
+  out.ort_version = ort.env.versions?.common;
+  Object.assign(out, mem());
+  return out;
+}
+
+function runOrt(spec: Spec, threads: number, timeoutS = 600): Measured {
+  const file = exportOnnx(spec);
+  if (typeof file !== 'string') return { backend: 'onnxruntime', model: spec.model, batch: spec.batch, size: spec.size, error: file.error };
+  sampleLoad();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--ort-worker', file, JSON.stringify(spec), String(threads)], { cwd: root, encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 64 << 20 });
+  sampleLoad();
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Measured;
+  } catch {
+    const why = r.error ? String(r.error.message) : (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
+    return { backend: 'onnxruntime', model: spec.model, batch: spec.batch, size: spec.size, error: `ort worker failed (status ${r.status}): ${why.slice(0, 400)}` };
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ statistics
+const r3 = (v: number) => Number(v.toFixed(3));
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+/** median / min / max of the finite values, or null when there are none. */
+function stats(xs: (number | undefined | null)[]) {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0);
+  return v.length ? { median: r3(median(v)), min: r3(Math.min(...v)), max: r3(Math.max(...v)), n: v.length } : null;
+}
+const ratio = (a?: number | null, b?: number | null) => (a && b ? a / b : undefined);
+
+type Framework = 'torch' | 'pytorch' | 'onnxruntime';
+interface Round {
+  round: number;
+  load_before: number;
+  load_after: number;
+  runs: Record<ModelName, Partial<Record<Framework, Measured>>>;
+}
+const METRICS = ['train_images_per_s', 'infer_images_per_s', 'train_step_cpu_s', 'infer_step_cpu_s', 'max_rss_mb'] as const;
+
+/** Per framework and metric: median, min and max over the rounds. */
+function summarise(rounds: Round[], model: ModelName) {
+  const out: Record<string, Record<string, ReturnType<typeof stats>>> = {};
+  for (const fw of ['torch', 'pytorch', 'onnxruntime'] as Framework[]) {
+    const runs = rounds.map((r) => r.runs[model][fw]).filter((m): m is Measured => !!m && !m.error);
+    if (runs.length === 0) continue;
+    out[fw] = Object.fromEntries(METRICS.map((k) => [k, stats(runs.map((m) => m[k] as number | undefined))]).filter(([, v]) => v));
+  }
+  return out;
+}
+
+/** Per-round ratios (torch over the other framework), then their median / min / max. */
+function ratioStats(rounds: Round[], model: ModelName, key: (typeof METRICS)[number], other: Framework, invert = false) {
+  return stats(
+    rounds.map((r) => {
+      const t = r.runs[model].torch;
+      const o = r.runs[model][other];
+      if (!t || !o || t.error || o.error) return undefined;
+      return invert ? ratio(o[key] as number, t[key] as number) : ratio(t[key] as number, o[key] as number);
+    }),
+  );
+}
 
 async function main() {
   const quick = flag('--quick');
   const threads = Number(opt('--threads', '2'));
   const t0 = Date.now();
-  const resnet: Spec = { model: 'resnet-mini', batch: 64, size: 64, classes: 25, warmup: quick ? 1 : 2, steps: quick ? 2 : 4, inferSteps: quick ? 2 : 4 };
-  const mnet: Spec = { model: 'mobilenetv2', batch: 32, size: 224, classes: 1000, warmup: 1, steps: 1, inferSteps: quick ? 1 : 2 };
-  const rssSpec: Spec = { ...resnet, batch: Number(opt('--rss-batch', '2')) };
+  const specs: Record<ModelName, Spec> = {
+    'resnet-mini': { model: 'resnet-mini', batch: 64, size: 64, classes: 25, warmup: quick ? 1 : 2, steps: quick ? 2 : 4, inferSteps: quick ? 2 : 4 },
+    mobilenetv2: { model: 'mobilenetv2', batch: 32, size: 224, classes: 1000, warmup: 1, steps: quick ? 1 : 2, inferSteps: quick ? 1 : 2 },
+  };
+  const rssSpec: Spec = { ...specs['resnet-mini'], batch: Number(opt('--rss-batch', '2')) };
   const rssSteps = Number(opt('--rss-steps', quick ? '60' : '500'));
   const log = (m: string) => console.error(`[bench:speed ${((Date.now() - t0) / 1000).toFixed(0)}s] ${m}`);
+  const models = (opt('--models', 'resnet-mini,mobilenetv2').split(',') as ModelName[]).filter((m) => m in specs);
+  const skipOrt = flag('--skip-ort');
 
-  // Interleave torch and PyTorch, several rounds, best of each: background load hits both alike and a lucky or unlucky
-  // moment does not decide the ratio.
-  const rounds = Number(opt('--rounds', quick ? '1' : '3'));
-  const torchRuns: Measured[] = [];
-  const pyRuns: Measured[] = [];
-  for (let r = 0; r < rounds; r++) {
-    log(`resnet-mini: torch (round ${r + 1}/${rounds})`);
-    torchRuns.push(runNode('torch', resnet, threads));
-    log(JSON.stringify(torchRuns[r]));
-    log(`resnet-mini: pytorch (round ${r + 1}/${rounds})`);
-    pyRuns.push(runPyTorchBest(resnet, threads));
-    log(JSON.stringify(pyRuns[r]));
+  // Interleaved rounds: in each, every model on torch, PyTorch and ONNX Runtime one after the other, so background
+  // load hits all of them alike; ratios are computed per round and their median reported.
+  const nRounds = Number(opt('--rounds', quick ? '1' : '5'));
+  const rounds: Round[] = [];
+  for (let r = 1; r <= nRounds; r++) {
+    const round: Round = { round: r, load_before: r3(os.loadavg()[0]!), load_after: 0, runs: { 'resnet-mini': {}, mobilenetv2: {} } };
+    for (const model of models) {
+      const spec = specs[model];
+      log(`round ${r}/${nRounds} ${model}: torch`);
+      round.runs[model].torch = runNode('torch', spec, threads);
+      log(`round ${r}/${nRounds} ${model}: pytorch`);
+      round.runs[model].pytorch = runPyTorchBest(spec, threads);
+      if (!skipOrt) {
+        log(`round ${r}/${nRounds} ${model}: onnxruntime`);
+        round.runs[model].onnxruntime = runOrt(spec, threads);
+      }
+      const m = round.runs[model];
+      log(
+        `  ${model}: train torch ${m.torch?.train_images_per_s?.toFixed(1)} / pytorch ${m.pytorch?.train_images_per_s?.toFixed(1)} img/s; ` +
+          `infer torch ${m.torch?.infer_images_per_s?.toFixed(1)} / pytorch ${m.pytorch?.infer_images_per_s?.toFixed(1)} / ort ${m.onnxruntime?.infer_images_per_s?.toFixed(1)}; ` +
+          `peak RSS ${m.torch?.max_rss_mb?.toFixed(0)} / ${m.pytorch?.max_rss_mb?.toFixed(0)} MB` +
+          [m.torch?.error, m.pytorch?.error, m.onnxruntime?.error].filter(Boolean).map((e) => `; ERROR ${e}`).join(''),
+      );
+    }
+    round.load_after = r3(os.loadavg()[0]!);
+    rounds.push(round);
   }
-  const rTorch = bestOf(torchRuns);
-  const rPy = bestOf(pyRuns);
   let rWasm: Measured | null = null;
   if (!flag('--skip-wasm')) {
     log('resnet-mini: wasm');
-    rWasm = runNode('wasm', { ...resnet, warmup: 1, steps: quick ? 1 : 2, inferSteps: quick ? 1 : 2 }, threads, 0, 900);
+    rWasm = runNode('wasm', { ...specs['resnet-mini'], warmup: 1, steps: quick ? 1 : 2, inferSteps: quick ? 1 : 2 }, threads, 0, 900);
     log(JSON.stringify(rWasm));
   }
-  log('mobilenetv2: torch');
-  const mTorch = runNode('torch', mnet, threads);
-  log(JSON.stringify(mTorch));
-  log('mobilenetv2: pytorch');
-  const mPy = runPyTorchBest(mnet, threads);
-  log(JSON.stringify(mPy));
   log(`resnet-mini RSS over ${rssSteps} training steps on torch (batch ${rssSpec.batch})`);
   // One libtorch thread here: RSS does not depend on it, and on a contended machine it keeps the 500 steps short.
   const rss = runNode('torch', rssSpec, Number(opt('--rss-threads', '1')), rssSteps, 1200);
@@ -316,29 +416,39 @@ async function main() {
   const rssFlat = samples.length === 3 ? samples[2]!.max_rss_mb <= samples[1]!.max_rss_mb * 1.05 + 16 && samples[2]!.rss_mb <= samples[1]!.rss_mb * 1.05 + 16 : null;
   const cores = os.cpus().length;
   const maxLoad = Math.max(...loadSamples);
+  const perModel = (model: ModelName) => ({
+    train: ratioStats(rounds, model, 'train_images_per_s', 'pytorch'),
+    infer: ratioStats(rounds, model, 'infer_images_per_s', 'pytorch'),
+    train_cpu_time: ratioStats(rounds, model, 'train_step_cpu_s', 'pytorch', true),
+    infer_cpu_time: ratioStats(rounds, model, 'infer_step_cpu_s', 'pytorch', true),
+    rss: ratioStats(rounds, model, 'max_rss_mb', 'pytorch'),
+    infer_vs_ort: ratioStats(rounds, model, 'infer_images_per_s', 'onnxruntime'),
+  });
+  const res = perModel('resnet-mini');
+  const mnet = perModel('mobilenetv2');
+  const ortMed = [res.infer_vs_ort?.median, mnet.infer_vs_ort?.median].filter((v): v is number => typeof v === 'number');
   const result = {
     generated: new Date().toISOString(),
     command: `npm run bench:speed${argv.length ? ' -- ' + argv.join(' ') : ''}`,
-    ratios: { train: ratio(rTorch.train_images_per_s, rPy.train_images_per_s), infer: ratio(rTorch.infer_images_per_s, rPy.infer_images_per_s) },
-    /** Same ratios from process CPU time per step (user + system), less sensitive to other processes competing for the cores. */
-    ratios_cpu_time: { train: ratio(rPy.train_step_cpu_s as number, rTorch.train_step_cpu_s as number), infer: ratio(rPy.infer_step_cpu_s as number, rTorch.infer_step_cpu_s as number) },
-    targets: { train: 0.8, infer: 1.0 },
-    reference_cnn: {
-      model: 'resnet-mini (src/models/resnet.ts, stages 32/64/128/256), 64x64x3, batch 64; train = forward + softmax cross-entropy + backward + Adam',
-      torch: rTorch,
-      pytorch: rPy,
-      wasm: rWasm,
-      ratios: {
-        torch_over_pytorch: { train: ratio(rTorch.train_images_per_s, rPy.train_images_per_s), infer: ratio(rTorch.infer_images_per_s, rPy.infer_images_per_s) },
-        torch_over_wasm: { train: ratio(rTorch.train_images_per_s, rWasm?.train_images_per_s), infer: ratio(rTorch.infer_images_per_s, rWasm?.infer_images_per_s) },
-      },
+    /** Medians over the rounds of per-round ratios; torch backend over PyTorch (rss: torch peak / PyTorch peak, lower is better) or over ONNX Runtime. */
+    ratios: {
+      train: res.train?.median ?? null,
+      infer: res.infer?.median ?? null,
+      rss: res.rss?.median ?? null,
+      train_mobilenetv2: mnet.train?.median ?? null,
+      infer_mobilenetv2: mnet.infer?.median ?? null,
+      rss_mobilenetv2: mnet.rss?.median ?? null,
+      infer_vs_ort_resnet: res.infer_vs_ort?.median ?? null,
+      infer_vs_ort_mobilenetv2: mnet.infer_vs_ort?.median ?? null,
+      /** the slower of the two models */
+      infer_vs_ort: ortMed.length ? Math.min(...ortMed) : null,
     },
-    mobilenetv2: {
-      model: 'MobileNetV2 1.0, 224x224x3, batch 32, 1000 classes, random weights (tfjs-layers in bench/speed.ts; PyTorch in bench/pytorch/resnet_mini.py)',
-      torch: mTorch,
-      pytorch: mPy,
-      ratios: { train: ratio(mTorch.train_images_per_s, mPy.train_images_per_s), infer: ratio(mTorch.infer_images_per_s, mPy.infer_images_per_s) },
-    },
+    targets: { train: '>= 1.3', train_mobilenetv2: '>= 1.3', rss_mobilenetv2: '<= 1.0', infer_vs_ort: '>= 0.8' },
+    ratio_spread: { 'resnet-mini': res, mobilenetv2: mnet },
+    figures: Object.fromEntries(models.map((m) => [m, summarise(rounds, m)])),
+    specs: Object.fromEntries(models.map((m) => [m, specs[m]])),
+    wasm: rWasm,
+    rounds,
     rss: { backend: 'torch', model: 'resnet-mini', batch: rssSpec.batch, threads: Number(opt('--rss-threads', '1')), steps: rssSteps, samples, flat: rssFlat, error: rss.error ?? null },
     machine: {
       cpu: os.cpus()[0]?.model,
@@ -351,16 +461,29 @@ async function main() {
     },
     note:
       maxLoad > cores * 0.75
-        ? `Other work loaded the machine during this run (1-minute load average up to ${maxLoad.toFixed(1)} on ${cores} cores): absolute numbers are depressed and noisy; torch and PyTorch ran back to back with the same thread count, so ratios are the more meaningful figure.`
+        ? `Other work loaded the machine during this run (1-minute load average up to ${maxLoad.toFixed(1)} on ${cores} cores): absolute numbers are depressed and noisy; the frameworks ran back to back in each round with the same thread count, so the per-round ratios are the more meaningful figure.`
         : 'Machine was not noticeably loaded by other work during the run.',
     seconds: Math.round((Date.now() - t0) / 1000),
   };
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(root, 'bench/results/speed.json'), JSON.stringify(result, null, 2) + '\n');
+  const outFile = path.join(root, 'bench/results', opt('--out', 'speed') + '.json');
+  writeFileSync(`${outFile}.tmp`, JSON.stringify(result, null, 2) + '\n');
+  renameSync(`${outFile}.tmp`, outFile);
   console.log(JSON.stringify({ ratios: result.ratios, note: result.note, seconds: result.seconds }));
 }
 
-if (argv[0] === '--worker') {
+if (argv[0] === '--ort-worker') {
+  ortWorker(argv[1]!, JSON.parse(argv[2]!) as Spec, Number(argv[3] ?? '2')).then(
+    (r) => {
+      console.log(JSON.stringify(r));
+      process.exit(0);
+    },
+    (err) => {
+      console.log(JSON.stringify({ backend: 'onnxruntime', error: String((err as Error).message).split('\n')[0] }));
+      process.exit(0);
+    },
+  );
+} else if (argv[0] === '--worker') {
   worker(argv[1]!, JSON.parse(argv[2]!) as Spec, Number(argv[3] ?? '0')).then(
     (r) => {
       console.log(JSON.stringify(r));

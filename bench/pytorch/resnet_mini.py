@@ -110,6 +110,7 @@ def main():
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--infer-steps', type=int, default=5)
     p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--export-onnx', metavar='FILE', help='export the model (eval mode, opset 13) to FILE and exit')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -118,6 +119,12 @@ def main():
     model = model.to(memory_format=mf)
     x = torch.rand(a.batch, 3, a.size, a.size).contiguous(memory_format=mf)
     y = torch.randint(0, a.classes, (a.batch,))
+    if a.export_onnx:
+        # What a user does to get an ONNX Runtime baseline: torch.onnx.export of the eval-mode model, opset 13.
+        model.eval()
+        torch.onnx.export(model, x, a.export_onnx, opset_version=13, input_names=['input'], output_names=['logits'])
+        print(json.dumps({'model': a.model, 'onnx': a.export_onnx, 'opset': 13, 'torch_version': torch.__version__}))
+        return
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def train_step():

@@ -27,7 +27,7 @@ const OPTIONS: [string, string, Parser?][] = [
   ['--model <id>', 'architecture (scratch; default resnet-mini) or pretrained backbone (default mobilenetv2-inat-birds); see `plumage models list`'],
   ['--image-size <px>', "training input size (default: the model's; 128 for MobileNetV2)", parseInteger],
   ['--eval-image-size <px>', 'input size for validation/test predictions (default --image-size)', parseInteger],
-  ['--epochs <n>', 'maximum epochs (defaults: scratch 30, full 5, partial 1, probe 30)', parseInteger],
+  ['--epochs <n>', 'maximum epochs (defaults: scratch 30, full 5, partial 1, probe 30; with --time-budget-min and no --epochs the budget decides, up to 100)', parseInteger],
   ['--time-budget-min <m>', 'minutes for the whole job: epochs planned from the steady-state step time (0 = none)', parseNumber],
   ['--batch-size <n>', 'batch size (defaults: scratch 64, full/partial 32, probe 256)', parseInteger],
   ['--accumulate <n>', 'gradient accumulation steps (default 1)', parseInteger],

@@ -15,7 +15,7 @@ export const preprocessSchema = z
   .object({
     detect: z
       .object({
-        mode: z.enum(['contour', 'pad', 'aspect', 'resize']),
+        mode: z.enum(['contour', 'pad', 'keep-aspect', 'resize']),
         /** Super-resolve each crop (the seed's suggested fix: upscale after detection). */
         sr: srMethod.optional(),
       })

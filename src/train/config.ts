@@ -17,6 +17,9 @@ export type RecipeName = (typeof RECIPES)[number];
 const size = z.number().int().min(16).max(1024);
 const viewName = z.string().regex(/^(image|upscale)(\.flip)?$/, 'views are image, image.flip, upscale, upscale.flip');
 
+/** The epoch cap of a time-budgeted run given no `epochs`: the budget, not the recipe's default, ends it. */
+export const BUDGET_MAX_EPOCHS = 100;
+
 /** Keys shared by every recipe, with the recipe's own defaults. */
 function common(d: { model: string; epochs: number; batchSize: number; lr: number; weightDecay: number; warmupEpochs: number; minLr: number }) {
   return {

@@ -1,7 +1,7 @@
 import { augmentSchema } from '../augment/pipeline.js';
 import { mergeOptions, readConfigFile, validateConfig } from '../util/config-file.js';
 import { UserError } from '../util/errors.js';
-import { keyProblems, trainConfigSchema, type TrainConfig } from './config.js';
+import { BUDGET_MAX_EPOCHS, keyProblems, trainConfigSchema, type TrainConfig } from './config.js';
 
 const AUGMENT_KEYS = Object.keys(augmentSchema.shape);
 
@@ -20,6 +20,9 @@ export function resolveTrainConfig(flags: Record<string, unknown>): TrainConfig 
   }
   const merged = mergeOptions(fromFile, top, Object.keys(augment).length ? { augment } : {});
   merged.recipe ??= 'scratch';
+  // With a time budget and no epoch count, the budget decides how many epochs run (the recipe's default epochs would
+  // end a 20-minute job early on a fast machine); pseudo-labelling keeps the default, since its start is a fraction of it.
+  if (merged.epochs === undefined && Number(merged.timeBudgetMin) > 0 && !(Number(merged.pseudoLabel) > 0)) merged.epochs = BUDGET_MAX_EPOCHS;
   const source = typeof config === 'string' ? `${config} + command line` : 'command line';
   const problems = keyProblems(merged);
   if (problems.length) {

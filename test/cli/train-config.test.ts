@@ -38,6 +38,15 @@ test('each recipe has its own defaults, in one place; flags and the config file 
   assert.deepEqual([fromFile.augment.contrast, fromFile.upscaleTeacher, fromFile.upscaleTeacherTemp], [0.3, 1, 2]);
 });
 
+test('a time budget without an epoch count lets the budget decide the epochs; an explicit count stays the cap', () => {
+  assert.equal(resolveTrainConfig({ recipe: 'full' }).epochs, 5);
+  assert.equal(resolveTrainConfig({ recipe: 'full', timeBudgetMin: 20 }).epochs, 100);
+  assert.equal(resolveTrainConfig({ recipe: 'full', timeBudgetMin: 20, epochs: 4 }).epochs, 4);
+  assert.equal(resolveTrainConfig({ config: file('recipe: full\nepochs: 3\n'), timeBudgetMin: 20 }).epochs, 3);
+  // Pseudo-labelling starts after half the epochs, so it keeps the recipe's count.
+  assert.equal(resolveTrainConfig({ recipe: 'full', timeBudgetMin: 20, pseudoLabel: 0.9 }).epochs, 5);
+});
+
 test('an option a recipe does not use is an error naming it and the recipes that have it', () => {
   assert.throws(() => resolveTrainConfig({ recipe: 'full', blocks: 4 }), /blocks: not an option of recipe 'full' \(only partial\)/);
   assert.throws(() => resolveTrainConfig({ blocks: 4 }), /blocks: not an option of recipe 'scratch'/);

@@ -97,6 +97,21 @@ export function registerBatchNormTraining(): void {
       return { x: () => dx!, scale: () => dscale!, offset: () => doffset! };
     },
   });
+  // Batch norm + ReLU/ReLU6 in one kernel: saves the activated output (the next layer keeps it anyway) instead of the
+  // batch norm's output, and applies the activation's mask inside the gradient kernel.
+  registerGradient({
+    kernelName: 'TorchBatchNormActTraining',
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [true, true, false, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, scale, z, mean, invstd] = saved as [Tensor, Tensor | undefined, Tensor, Tensor, Tensor];
+      const dy = Array.isArray(dys) ? dys[0]! : dys;
+      const inputs: Record<string, Tensor> = { dy, x, z, mean, invstd };
+      if (scale) inputs.scale = scale;
+      const [dx, dscale, doffset] = run('TorchBatchNormActTrainingGrad', inputs, { varianceEpsilon: attrs.varianceEpsilon, activation: attrs.activation }) as Tensor[];
+      return { x: () => dx!, scale: () => dscale!, offset: () => doffset! };
+    },
+  });
 }
 
 /** Wraps tfjs's registered gradients with torch fast paths (idempotent). */

@@ -95,6 +95,12 @@ export function registerTorchKernels(backendName: string): void {
 }
 
 // ---------------------------------------------------------------- helpers
+/** ReLU or ReLU6 applied in place on a tensor the kernel owns (`y` must not be an input's storage). */
+function activationInPlace(a: Aten, y: Handle, activation: string): Handle {
+  if (activation === 'relu') return a.t('relu_', y);
+  if (activation === 'relu6') return a.t('hardtanh_', y, 0, 6);
+  throw new Error(`TorchBatchNormActTraining: activation must be 'relu' or 'relu6', got '${activation}'`);
+}
 const perm = (a: Aten, x: Handle, p: number[]) => a.t('permute', x, p);
 const nhwcToNchw = (a: Aten, x: Handle) => perm(a, x, [0, 3, 1, 2]);
 const nchwToNhwc = (a: Aten, x: Handle) => perm(a, x, [0, 2, 3, 1]);
@@ -1157,6 +1163,11 @@ def('TorchReduceGrad', (c) => {
 }, () => 'float32');
 // Training-mode batch norm over N, H, W of an NHWC tensor in one ATen call: outputs [y, mean, variance (biased),
 // invstd]. Used by plumage's BatchNorm layer in place of moments + batchNorm (several passes and saved intermediates).
+// Both kernels hand ATen contiguous NCHW copies, never the channels-last view of the NHWC data: libtorch 1.13's
+// channels-last CPU batch-norm kernels corrupt the heap on odd batches, and they are also ~10x less accurate (the
+// per-channel sums accumulate in float32: mean errors ~1e-6 over 8192 elements against ~3e-8, y errors up to 6e-6
+// against 5e-7). In resnet-mini that flipped a ReLU mask element after a batch norm in 3 of 16 inits and put 1-2%
+// errors into one batch-norm beta/gamma and every gradient upstream of it (test/torch/resnet-f64-parity.test.ts).
 def('TorchBatchNormTraining', (c) => {
   const { a } = c;
   const eps = c.attrs.varianceEpsilon as number;
@@ -1165,6 +1176,29 @@ def('TorchBatchNormTraining', (c) => {
   const [y, mean, invstd] = a.ts('native_batch_norm', a.t('contiguous', nhwcToNchw(a, c.h('x')), 0), scale, offset, null, null, true, 0, eps);
   const variance = a.t('sub.Scalar', a.t('reciprocal', a.t('square', invstd!)), eps);
   return [nchwToNhwc(a, y!), mean!, variance, invstd!];
+}, () => 'float32');
+// Training-mode batch norm followed by ReLU or ReLU6 (attr `activation`), applied in place on the batch norm's output:
+// one kernel and one saved activation instead of two (the gradient needs the input x and the activated output z, whose
+// mask equals the pre-activation's: z > 0 where y > 0, 0 < z < 6 where 0 < y < 6). Outputs as TorchBatchNormTraining.
+def('TorchBatchNormActTraining', (c) => {
+  const { a } = c;
+  const eps = c.attrs.varianceEpsilon as number;
+  const scale = c.inputs.scale ? c.h('scale') : null;
+  const offset = c.inputs.offset ? c.h('offset') : null;
+  const [y, mean, invstd] = a.ts('native_batch_norm', a.t('contiguous', nhwcToNchw(a, c.h('x')), 0), scale, offset, null, null, true, 0, eps);
+  const z = activationInPlace(a, y!, c.attrs.activation as string);
+  const variance = a.t('sub.Scalar', a.t('reciprocal', a.t('square', invstd!)), eps);
+  return [nchwToNhwc(a, z), mean!, variance, invstd!];
+}, () => 'float32');
+def('TorchBatchNormActTrainingGrad', (c) => {
+  const { a } = c;
+  const scale = c.inputs.scale ? c.h('scale') : null;
+  const x = a.t('contiguous', nhwcToNchw(a, c.h('x')), 0);
+  const dz = a.t('contiguous', nhwcToNchw(a, c.h('dy')), 0);
+  const z = nhwcToNchw(a, c.h('z'));
+  const dy = c.attrs.activation === 'relu' ? a.t('threshold_backward', dz, z, 0) : a.t('hardtanh_backward', dz, z, 0, 6);
+  const [dx, dscale, doffset] = a.ts('native_batch_norm_backward', dy, x, scale, null, null, c.h('mean'), c.h('invstd'), true, c.attrs.varianceEpsilon as number, [true, true, true]);
+  return [nchwToNhwc(a, dx!), dscale!, doffset!];
 }, () => 'float32');
 // Its gradient with respect to x, scale and offset, from the saved batch statistics.
 def('TorchBatchNormTrainingGrad', (c) => {

@@ -1,12 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-/** Kernel registered by backends that compute training-mode batch norm in one call (the torch backend does). */
+/** Kernels registered by backends that compute training-mode batch norm (and batch norm + activation) in one call (torch does). */
 const FUSED_KERNEL = 'TorchBatchNormTraining';
+const FUSED_ACT_KERNEL = 'TorchBatchNormActTraining';
+
+export type BatchNormActivation = 'relu' | 'relu6';
 
 export interface BatchNormArgs {
   momentum?: number;
   epsilon?: number;
+  /** Activation applied to the normalised output (what a separate ReLU / ReLU6 layer after it would compute). */
+  activation?: BatchNormActivation;
   name?: string;
 }
 
@@ -15,12 +20,15 @@ export interface BatchNormArgs {
  * beta, moving_mean, moving_variance; moving averages updated in training with `momentum`). In training on a
  * backend that registers the fused kernel, statistics, normalisation and its gradient are one kernel each instead of
  * tfjs's moments + batchNorm composition (several passes over the activation and saved intermediates); elsewhere it
- * computes exactly what tfjs-layers computes.
+ * computes exactly what tfjs-layers computes. With `activation`, the layer also applies ReLU or ReLU6 (as a
+ * following reLU layer would; weights and names unchanged); on torch in training that is the same kernel, which keeps
+ * one saved activation per layer instead of two.
  */
 export class BatchNorm extends tfl.layers.Layer {
   static className = 'PlumageBatchNorm';
   readonly momentum: number;
   readonly epsilon: number;
+  readonly activation: BatchNormActivation | null;
   private gamma!: tfl.LayerVariable;
   private beta!: tfl.LayerVariable;
   private movingMean!: tfl.LayerVariable;
@@ -30,6 +38,15 @@ export class BatchNorm extends tfl.layers.Layer {
     super(args);
     this.momentum = args.momentum ?? 0.99;
     this.epsilon = args.epsilon ?? 1e-3;
+    const act = args.activation ?? null;
+    if (act !== null && act !== 'relu' && act !== 'relu6') throw new Error(`${this.name}: activation must be 'relu' or 'relu6', got '${String(act)}'`);
+    this.activation = act;
+  }
+
+  private activate(y: tf.Tensor): tf.Tensor {
+    if (this.activation === 'relu') return tf.relu(y);
+    if (this.activation === 'relu6') return tf.relu6(y);
+    return y;
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -48,15 +65,18 @@ export class BatchNorm extends tfl.layers.Layer {
     const gamma = this.gamma.read();
     const beta = this.beta.read();
     if (!kwargs.training) {
-      return tf.tidy(() => tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon));
+      return tf.tidy(() => this.activate(tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon)));
     }
     const [y, mean, variance] = tf.tidy(() => {
-      if (x.rank === 4 && x.dtype === 'float32' && tf.getKernel(FUSED_KERNEL, tf.getBackend())) {
-        const out = tf.engine().runKernel(FUSED_KERNEL, { x, scale: gamma, offset: beta }, { varianceEpsilon: this.epsilon }) as tf.Tensor[];
+      const kernel = this.activation ? FUSED_ACT_KERNEL : FUSED_KERNEL;
+      if (x.rank === 4 && x.dtype === 'float32' && tf.getKernel(kernel, tf.getBackend())) {
+        const attrs: tf.NamedAttrMap = { varianceEpsilon: this.epsilon };
+        if (this.activation) attrs.activation = this.activation;
+        const out = tf.engine().runKernel(kernel, { x, scale: gamma, offset: beta }, attrs) as tf.Tensor[];
         return [out[0]!, out[1]!, out[2]!];
       }
       const m = tf.moments(x, Array.from({ length: x.rank - 1 }, (_, i) => i));
-      return [tf.batchNorm(x, m.mean, m.variance, beta, gamma, this.epsilon), m.mean, m.variance];
+      return [this.activate(tf.batchNorm(x, m.mean, m.variance, beta, gamma, this.epsilon)), m.mean, m.variance];
     });
     tf.tidy(() => {
       for (const [v, value] of [
@@ -72,7 +92,7 @@ export class BatchNorm extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon, ...(this.activation ? { activation: this.activation } : {}) };
   }
 }
 tf.serialization.registerClass(BatchNorm);
