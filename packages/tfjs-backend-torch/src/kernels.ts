@@ -15,6 +15,7 @@ import {
 import type { Aten, TorchBackend } from './backend.js';
 import { DTYPE_CODE, ST } from './backend.js';
 import type { Handle } from './native.js';
+import { installFusedGradients } from './gradients.js';
 
 type Impl = (ctx: Ctx) => Handle | Handle[];
 interface Ctx {
@@ -37,6 +38,7 @@ export const kernelNames: string[] = [];
 /** Per-kernel wall time (ms) and call counts, collected when PLUMAGE_TORCH_PROFILE=1. */
 export const profile = new Map<string, { ms: number; calls: number }>();
 const profiling = process.env.PLUMAGE_TORCH_PROFILE === '1';
+const fusedGradients = process.env.PLUMAGE_TORCH_FUSED_GRADS !== '0';
 const impls = new Map<string, { impl: Impl; dtype?: (ctx: Ctx) => DataType }>();
 
 function def(name: string, impl: Impl, dtype?: (ctx: Ctx) => DataType): void {
@@ -75,6 +77,7 @@ export function registerTorchKernels(backendName: string): void {
           },
           info: (n) => inputs[n]!,
         };
+        if (fusedGradients) installFusedGradients(); // a few map lookups: see installFusedGradients
         const t0 = profiling ? performance.now() : 0;
         const result = a.scope(() => impl(ctx));
         const want = dtype?.(ctx);
