@@ -1171,28 +1171,22 @@ def('TorchReduceGrad', (c) => {
 // per-channel sums accumulate in float32: mean errors ~1e-6 over 8192 elements against ~3e-8, y errors up to 6e-6
 // against 5e-7). In resnet-mini that flipped a ReLU mask element after a batch norm in 3 of 16 inits and put 1-2%
 // errors into one batch-norm beta/gamma and every gradient upstream of it (test/torch/resnet-f64-parity.test.ts).
-def('TorchBatchNormTraining', (c) => {
+/** Training-mode batch norm of an NHWC tensor on a contiguous NCHW copy, optionally activated in place: [y, mean, variance, invstd]. */
+function batchNormTraining(c: Ctx, activation: string | null): Handle[] {
   const { a } = c;
   const eps = c.attrs.varianceEpsilon as number;
   const scale = c.inputs.scale ? c.h('scale') : null;
   const offset = c.inputs.offset ? c.h('offset') : null;
   const [y, mean, invstd] = a.ts('native_batch_norm', a.t('contiguous', nhwcToNchw(a, c.h('x')), 0), scale, offset, null, null, true, 0, eps);
+  const out = activation ? activationInPlace(a, y!, activation) : y!;
   const variance = a.t('sub.Scalar', a.t('reciprocal', a.t('square', invstd!)), eps);
-  return [nchwToNhwc(a, y!), mean!, variance, invstd!];
-}, () => 'float32');
+  return [nchwToNhwc(a, out), mean!, variance, invstd!];
+}
+def('TorchBatchNormTraining', (c) => batchNormTraining(c, null), () => 'float32');
 // Training-mode batch norm followed by ReLU or ReLU6 (attr `activation`), applied in place on the batch norm's output:
 // one kernel and one saved activation instead of two (the gradient needs the input x and the activated output z, whose
 // mask equals the pre-activation's: z > 0 where y > 0, 0 < z < 6 where 0 < y < 6). Outputs as TorchBatchNormTraining.
-def('TorchBatchNormActTraining', (c) => {
-  const { a } = c;
-  const eps = c.attrs.varianceEpsilon as number;
-  const scale = c.inputs.scale ? c.h('scale') : null;
-  const offset = c.inputs.offset ? c.h('offset') : null;
-  const [y, mean, invstd] = a.ts('native_batch_norm', a.t('contiguous', nhwcToNchw(a, c.h('x')), 0), scale, offset, null, null, true, 0, eps);
-  const z = activationInPlace(a, y!, c.attrs.activation as string);
-  const variance = a.t('sub.Scalar', a.t('reciprocal', a.t('square', invstd!)), eps);
-  return [nchwToNhwc(a, z), mean!, variance, invstd!];
-}, () => 'float32');
+def('TorchBatchNormActTraining', (c) => batchNormTraining(c, c.attrs.activation as string), () => 'float32');
 def('TorchBatchNormActTrainingGrad', (c) => {
   const { a } = c;
   const scale = c.inputs.scale ? c.h('scale') : null;
