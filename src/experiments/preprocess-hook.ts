@@ -53,7 +53,9 @@ export function assertPreprocessAvailable(runs: { variant: string; preprocess?: 
 
 /** The folder a preprocessing spec writes into: one per (spec, data), shared by the variants and folds that use it. */
 export function preprocessDir(experimentDir: string, spec: PreprocessSpec, cfg: TrainConfig): string {
-  const key = createHash('sha256').update(JSON.stringify({ spec, data: cfg.data, valData: cfg.valData ?? null })).digest('hex').slice(0, 12);
+  // a step limited to some splits depends on which images are validation images: the split's settings join the key
+  const split = spec.on.length < 3 ? { valFraction: cfg.valFraction, folds: cfg.folds, fold: cfg.fold, seed: cfg.splitSeed ?? cfg.seed } : null;
+  const key = createHash('sha256').update(JSON.stringify({ spec, data: cfg.data, valData: cfg.valData ?? null, ...(split ? { split } : {}) })).digest('hex').slice(0, 12);
   return path.join(experimentDir, '_preprocessed', key);
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeCsv } from '../data/csv.js';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, ImageSample } from '../data/dataset.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { cropImage, type CropMode } from './crop.js';
@@ -19,6 +19,11 @@ export interface PreprocessOptions {
   size?: number;
   sr?: UpscaleMethod;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Which images are preprocessed (default all): the others are referenced as they are (their own file and 256px
+   * copy), e.g. test-time super-resolution touches only validation and test images.
+   */
+  apply?: (split: 'train' | 'test', sample: ImageSample) => boolean;
 }
 
 /** One output image: the crop (or whole image) of a record, as PNG bytes. */
@@ -54,22 +59,27 @@ export async function writePreprocessedDataset(output: string, train: Dataset, t
   const total = train.samples.length + (test?.samples.length ?? 0);
   let done = 0;
   let fallback = 0;
-  const one = async (split: 'train' | 'test', id: string, file: string): Promise<string> => {
-    const rel = `./${split}/${id}.png`;
-    const target = path.join(output, split, `${id}.png`);
-    const rec = detections.get(id);
+  const one = async (split: 'train' | 'test', s: ImageSample): Promise<{ img: string; upscale: string }> => {
+    if (opts.apply && !opts.apply(split, s)) {
+      opts.onProgress?.(++done, total);
+      return { img: s.path, upscale: s.upscalePath ?? '' };
+    }
+    const rel = `./${split}/${s.id}.png`;
+    const target = path.join(output, split, `${s.id}.png`);
+    const rec = detections.get(s.id);
     if (opts.mode !== 'none' && (!rec || !rec.box)) fallback++;
-    if (!fs.existsSync(target)) writeFileAtomic(target, await encodePng(await preprocessOne(rec, file, opts)));
+    if (!fs.existsSync(target)) writeFileAtomic(target, await encodePng(await preprocessOne(rec, s.path, opts)));
     opts.onProgress?.(++done, total);
-    return rel;
+    return { img: rel, upscale: '' };
   };
-  const trainRows: string[][] = [];
-  for (const s of train.samples) trainRows.push([s.id, await one('train', s.id, s.path), train.classes[s.label!]!]);
-  writeCsv(path.join(output, 'train.csv'), ['id', 'img_path', 'label'], trainRows);
+  const trainRows: { id: string; img: string; upscale: string; label: string }[] = [];
+  for (const s of train.samples) trainRows.push({ id: s.id, ...(await one('train', s)), label: train.classes[s.label!]! });
+  if (trainRows.some((r) => r.upscale)) writeCsv(path.join(output, 'train.csv'), ['id', 'img_path', 'upscale_img_path', 'label'], trainRows.map((r) => [r.id, r.img, r.upscale, r.label]));
+  else writeCsv(path.join(output, 'train.csv'), ['id', 'img_path', 'label'], trainRows.map((r) => [r.id, r.img, r.label]));
   writeFileAtomic(path.join(output, 'classes.txt'), train.classes.join('\n') + '\n');
   if (test) {
     const testRows: string[][] = [];
-    for (const s of test.samples) testRows.push([s.id, await one('test', s.id, s.path)]);
+    for (const s of test.samples) testRows.push([s.id, (await one('test', s)).img]);
     writeCsv(path.join(output, 'test.csv'), ['id', 'img_path'], testRows);
   }
   return { train: train.samples.length, test: test?.samples.length ?? 0, fallback };

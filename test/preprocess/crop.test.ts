@@ -130,5 +130,17 @@ test('no bird found -> the whole image, counted; the dataset folder is written i
   assert.equal(fs.statSync(path.join(out, 'train', 'ID0.png')).mtimeMs, mtime);
   // another mode into the same folder is refused (its images would be mixed with these)
   await assert.rejects(writePreprocessedDataset(out, ds, undefined, new Map(), { mode: 'pad', size: 32 }), /already holds images made with .*resize/);
+  // `apply`: images it leaves out keep their own file and 256px copy (test-time SR touches only val/test images)
+  const withCopies = { ...ds, samples: samples.map((s) => ({ ...s, upscalePath: s.path })) };
+  const testDs = { source: 'test', classes: ['a', 'b'], samples: [{ id: 'T0', path: files[0]! }] };
+  const out2 = path.join(dir, 'out2');
+  const seen: string[] = [];
+  const r2 = await writePreprocessedDataset(out2, withCopies, testDs, new Map(), { mode: 'none', size: 48, apply: (split, s) => (seen.push(`${split}:${s.id}`), split === 'test' || s.id === 'ID1') });
+  assert.deepEqual(seen, ['train:ID0', 'train:ID1', 'test:T0']);
+  assert.deepEqual(r2, { train: 2, test: 1, fallback: 0 });
+  assert.equal(fs.readFileSync(path.join(out2, 'train.csv'), 'utf8'), `id,img_path,upscale_img_path,label\nID0,${files[0]},${files[0]},a\nID1,./train/ID1.png,,b\n`);
+  assert.equal(fs.readFileSync(path.join(out2, 'test.csv'), 'utf8'), 'id,img_path\nT0,./test/T0.png\n');
+  assert.ok(!fs.existsSync(path.join(out2, 'train', 'ID0.png')));
+  assert.deepEqual([(await decodeRgb(path.join(out2, 'test', 'T0.png'))).width, (await decodeRgb(path.join(out2, 'train', 'ID1.png'))).width], [48, 48]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
