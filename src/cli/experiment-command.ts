@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { setPreprocessor } from '../experiments/preprocess-hook.js';
 import { toolboxPreprocessor } from '../experiments/toolbox-preprocessor.js';
@@ -19,6 +20,7 @@ interface ExperimentFlags {
   only?: string[];
   project?: string;
   reportOnly?: boolean;
+  reportDir?: string;
   quiet?: boolean;
 }
 
@@ -32,6 +34,7 @@ export function experimentCommand(): Command {
     .option('--only <variants>', 'train only these variants (comma-separated); the others are still validated', list)
     .option('--project <dir>', 'folder holding experiments (overrides the base config\'s `project`; runs go to <project>/<experiment>/<variant>[-fold<k>])')
     .option('--report-only', 'rebuild report.md and report.html from the run folders without training')
+    .option('--report-dir <dir>', 'write report.md, report.html and the best variant\'s <variant>.submission.csv there (default: the experiment folder)')
     .option('--quiet', 'no per-epoch progress bars when training in this process')
     .action(async (file: string, flags: ExperimentFlags) => {
       setPreprocessor(toolboxPreprocessor); // detection crops and super-resolution (src/preprocess)
@@ -44,12 +47,12 @@ export function experimentCommand(): Command {
         const queue = flags.queue ?? plan.queue;
         const queueName = flags.queueName ?? plan.queueName ?? DEFAULT_QUEUE_NAME;
         const failures = queue ? await runOnQueue(plan, queue, queueName, log) : await runLocal(plan, { quiet: flags.quiet ?? false, log });
-        const report = writeReport(plan);
-        console.log(`report: ${report.md}\n        ${report.html}`);
+        const report = await writeReport(plan, flags.reportDir ? path.resolve(flags.reportDir) : undefined);
+        console.log(`report: ${report.md}\n        ${report.html}${report.submission ? `\n        ${report.submission} (best variant's test predictions)` : ''}`);
         if (failures.length) throw new UserError(`${failures.length} run(s) failed (the report lists the others):\n${failures.map((f) => `  ${f.runName}: ${f.reason}`).join('\n')}`, 1);
         return;
       }
-      const report = writeReport(plan);
-      console.log(`report: ${report.md}\n        ${report.html}`);
+      const report = await writeReport(plan, flags.reportDir ? path.resolve(flags.reportDir) : undefined);
+      console.log(`report: ${report.md}\n        ${report.html}${report.submission ? `\n        ${report.submission} (best variant's test predictions)` : ''}`);
     });
 }

@@ -49,6 +49,11 @@ export const experimentSchema = z
     base: z.record(z.string(), z.unknown()).default({}),
     /** k-fold cross-validation: every variant trains `folds` times (0 or 1 = the base config's single split). */
     folds: z.number().int().min(0).default(0),
+    /**
+     * Measurements the report shows beside the table (e.g. the SR quality table, the detector's and box model's IoU):
+     * Markdown files (embedded) and PNGs (inlined), paths relative to the working directory like `base.data`.
+     */
+    appendix: z.array(z.string().regex(/\.(md|png)$/i, 'appendix files are .md or .png')).default([]),
     /** Defaults of --queue / --queue-name (the flags override them). */
     queue: z.string().optional(),
     queueName: z.string().optional(),

@@ -32,6 +32,8 @@ export interface ExperimentPlan {
   /** The file's `queue` / `queueName` (defaults of the CLI flags). */
   queue?: string;
   queueName?: string;
+  /** Absolute paths of the report's appendix files (.md embedded, .png inlined). */
+  appendix: string[];
   /** Variant names in file order. */
   variants: { name: string; description?: string; preprocess?: PreprocessSpec }[];
   runs: PlannedRun[];
@@ -128,7 +130,11 @@ export function loadExperiment(file: string, opts: { folds?: number; project?: s
       runs.push({ variant, description: v.description, fold, runName, runDir: path.join(dir, runName), cfg, preprocess: v.preprocess });
     }
   }
-  return { file, name, description: spec.description, dir, folds, queue: spec.queue, queueName: spec.queueName, variants, runs };
+  const appendix = spec.appendix.map((f) => path.resolve(f));
+  appendix.forEach((f, i) => {
+    if (!fs.existsSync(f)) throw new UserError(`${file}: appendix[${i}]: ${spec.appendix[i]} does not exist (paths are relative to the working directory ${process.cwd()})`);
+  });
+  return { file, name, description: spec.description, dir, folds, queue: spec.queue, queueName: spec.queueName, appendix, variants, runs };
 }
 
 /** Refuses, before anything trains, runs whose `data` / `valData` path does not exist (naming the variant and key). */

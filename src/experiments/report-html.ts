@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { marked } from 'marked';
 import type { RunRecord, VariantRow } from './collect-runs.js';
 import type { ExperimentPlan } from './load-experiment.js';
 import { esc, f1BarsSvg, perClassSvg } from './report-charts.js';
+import type { ReportImages } from './report-images.js';
 import { TABLE_HEADER, tableCells } from './report-table.js';
 
 const CSS = `body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
@@ -12,22 +14,40 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure img{max-width:560px;height:auto;display:block}figcaption{font-size:13px;color:#444;margin-top:4px}
 h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:2em}.muted{color:#777}`;
 
-/** An image file inlined as a data URI, so the page needs no server and no other files. */
-function dataUri(file: string): string {
-  return `data:image/png;base64,${fs.readFileSync(file).toString('base64')}`;
+/** A figure with its image inlined as a data URI (no server, no other files); a repeated image is named, not repeated. */
+function figure(images: ReportImages, file: string, caption: string): string {
+  const earlier = images.firstUse(file, caption);
+  if (earlier) return `<p class="muted">${esc(caption)}: the same image as ${esc(earlier)} above.</p>`;
+  return `<figure><img src="${images.uri(file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
-function figure(file: string, caption: string): string {
-  return `<figure><img src="${dataUri(file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
-}
-
-function gallery(runs: RunRecord[], pick: (r: RunRecord) => string | undefined, what: string): string {
-  const figs = runs.filter((r) => pick(r)).map((r) => figure(pick(r)!, `${r.run.runName}: ${what}`));
+function gallery(images: ReportImages, runs: RunRecord[], pick: (r: RunRecord) => string | undefined, what: string): string {
+  const figs = runs.filter((r) => pick(r)).map((r) => figure(images, pick(r)!, `${r.run.runName}: ${what}`));
   return figs.length ? `<div class="grid">${figs.join('')}</div>` : '<p class="muted">none yet (no finished run wrote one)</p>';
 }
 
+/** The appendix files: Markdown rendered (its headings one level down), PNGs inlined. */
+function appendixHtml(images: ReportImages, files: string[]): string {
+  return files
+    .map((f) => {
+      if (f.toLowerCase().endsWith('.png')) return `<div class="grid">${figure(images, f, path.basename(f))}</div>`;
+      const md = fs.readFileSync(f, 'utf8').replace(/^(#{1,5}) /gm, '##$1 ');
+      return `<section>${marked.parse(md, { async: false })}</section>`;
+    })
+    .join('\n');
+}
+
+/** Every image file report.html shows, for ReportImages.prepare. */
+export function reportImageFiles(plan: ExperimentPlan, rows: VariantRow[]): string[] {
+  const runs = rows.flatMap((r) => r.runs);
+  return [
+    ...runs.flatMap((r) => [r.learningCurve, r.confusionMatrix, ...r.extraImages].filter((f): f is string => !!f)),
+    ...plan.appendix.filter((f) => f.toLowerCase().endsWith('.png')),
+  ];
+}
+
 /** report.html: one self-contained page (inline CSS, inline SVG charts, PNGs as base64) that opens from disk. */
-export function reportHtml(plan: ExperimentPlan, rows: VariantRow[], generated: Date): string {
+export function reportHtml(plan: ExperimentPlan, rows: VariantRow[], generated: Date, images: ReportImages): string {
   const runs = rows.flatMap((r) => r.runs);
   const table = [
     '<table><thead><tr>',
@@ -42,7 +62,7 @@ export function reportHtml(plan: ExperimentPlan, rows: VariantRow[], generated: 
     ? extras
         .map((r) => {
           const notes = r.notes ? `<p>${Object.entries(r.notes).map(([k, v]) => `${esc(k)}: ${esc(String(v))}`).join(' · ')}</p>` : '';
-          return `<h3>${esc(r.run.runName)}</h3>${notes}<div class="grid">${r.extraImages.map((f) => figure(f, path.basename(f))).join('')}</div>`;
+          return `<h3>${esc(r.run.runName)}</h3>${notes}<div class="grid">${r.extraImages.map((f) => figure(images, f, `${r.run.runName}: ${path.basename(f)}`)).join('')}</div>`;
         })
         .join('')
     : '<p class="muted">No variant provided extra images (crops, boxes, super-resolution grids: PNGs listed in a run\'s summary.json or preprocess.json, or in its images/, crops/, boxes/ or sr/ folder).</p>';
@@ -57,13 +77,14 @@ ${table}
 <p class="muted">Time: summed wall time of the finished runs. Train img/s: mean over epochs; infer img/s: validation predictions.</p>
 ${rows.some((r) => r.f1Mean !== undefined) ? f1BarsSvg(rows) : ''}
 <h2>Learning curves</h2>
-${gallery(runs, (r) => r.learningCurve, 'learning curve')}
+${gallery(images, runs, (r) => r.learningCurve, 'learning curve')}
 <h2>Per-class F1 (validation)</h2>
 ${perClass ?? '<p class="muted">no finished run wrote val_per_class.csv</p>'}
 <h2>Confusion matrices (validation)</h2>
-${gallery(runs, (r) => r.confusionMatrix, 'confusion matrix')}
+${gallery(images, runs, (r) => r.confusionMatrix, 'confusion matrix')}
 <h2>Extra images</h2>
 ${extraHtml}
+${plan.appendix.length ? `<h2>Measurements of the toolbox</h2>\n${appendixHtml(images, plan.appendix)}` : ''}
 </body></html>
 `;
 }

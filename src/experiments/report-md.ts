@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { VariantRow } from './collect-runs.js';
 import type { ExperimentPlan } from './load-experiment.js';
@@ -6,7 +7,7 @@ import { TABLE_HEADER, tableCells } from './report-table.js';
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** report.md: the results table (one row per variant, its name in the first cell) and where each run lives. */
-export function reportMarkdown(plan: ExperimentPlan, rows: VariantRow[], generated: Date): string {
+export function reportMarkdown(plan: ExperimentPlan, rows: VariantRow[], generated: Date, reportDir = plan.dir): string {
   const lines = [
     `# Experiment ${plan.name}`,
     '',
@@ -25,12 +26,20 @@ export function reportMarkdown(plan: ExperimentPlan, rows: VariantRow[], generat
   ];
   for (const r of rows.flatMap((v) => v.runs)) {
     const status = r.finished ? 'finished' : r.started ? 'unfinished' : 'not run';
-    lines.push(`| ${r.run.runName} | ${status} | ${r.valF1 !== undefined ? r.valF1.toFixed(4) : '–'} | ${r.epochs ?? '–'} | ${r.attempts} | \`${path.relative(plan.dir, r.run.runDir)}\` |`);
+    lines.push(`| ${r.run.runName} | ${status} | ${r.valF1 !== undefined ? r.valF1.toFixed(4) : '–'} | ${r.epochs ?? '–'} | ${r.attempts} | \`${path.relative(reportDir, r.run.runDir)}\` |`);
   }
   const notes = rows.flatMap((v) => v.runs).filter((r) => r.notes && Object.keys(r.notes).length);
   if (notes.length) {
     lines.push('', '## Preprocessing notes', '');
     for (const r of notes) lines.push(`- ${r.run.runName}: ${Object.entries(r.notes!).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (plan.appendix.length) {
+    lines.push('', '## Measurements of the toolbox', '');
+    for (const f of plan.appendix) {
+      if (f.toLowerCase().endsWith('.png')) lines.push(`![${path.basename(f)}](${path.relative(reportDir, f)})`, '');
+      // the file's own headings move one level down, under this section
+      else lines.push(...fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => (/^#{1,5} /.test(l) ? `##${l}` : l)), '');
+    }
   }
   lines.push('', 'Charts (learning curves, confusion matrices, per-class F1, extra images): `report.html` beside this file.', '');
   return lines.join('\n');

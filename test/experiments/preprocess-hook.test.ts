@@ -48,10 +48,12 @@ test('preprocess hook: runs once per spec, the variant trains on the derived dat
       const split = JSON.parse(fs.readFileSync(path.join(work, 'p', v, 'split.json'), 'utf8')) as { train: string[] };
       assert.equal(split.train.length, 300);
     }
-    const { md, html } = writeReport(loadExperiment(file));
+    const { md, html } = await writeReport(loadExperiment(file));
     assert.match(fs.readFileSync(md, 'utf8'), /P1: rows 300/);
     const grid = fs.readFileSync(path.join(preDir, key!, 'preview', 'grid.png')).toString('base64');
-    assert.equal(fs.readFileSync(html, 'utf8').split(grid).length - 1, 2, 'the preview PNG appears under each variant');
+    const page = fs.readFileSync(html, 'utf8');
+    assert.equal(page.split(grid).length - 1, 1, 'the shared preview PNG is inlined once');
+    assert.match(page, /P2: grid\.png: the same image as P1: grid\.png above/);
   } finally {
     setPreprocessor(undefined);
   }
