@@ -68,13 +68,15 @@ function buildMobileNetV2(tfl: typeof import('@tensorflow/tfjs-layers'), BatchNo
   type ST = import('@tensorflow/tfjs-layers').SymbolicTensor;
   let id = 0;
   const bn = (x: ST) => new BatchNorm({ momentum: 0.9, epsilon: 1e-5, name: `bn${id++}` }).apply(x) as ST;
-  const relu6 = (x: ST) => tfl.layers.reLU({ maxValue: 6, name: `relu6_${id++}` }).apply(x) as ST;
+  // Batch norm + ReLU6 as plumage's fused layer (one kernel forward and one backward, one saved activation): the
+  // same function as BatchNorm2d + ReLU6(inplace) in the PyTorch reference.
+  const bnRelu6 = (x: ST) => new BatchNorm({ momentum: 0.9, epsilon: 1e-5, activation: 'relu6', name: `bn${id++}` }).apply(x) as ST;
   const conv = (x: ST, filters: number, k: number, s: number) =>
     tfl.layers.conv2d({ filters, kernelSize: k, strides: s, padding: 'same', useBias: false, name: `conv${id++}` }).apply(x) as ST;
   const dw = (x: ST, s: number) =>
     tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: s, padding: 'same', useBias: false, name: `dw${id++}` }).apply(x) as ST;
   const input = tfl.input({ shape: [size, size, 3] });
-  let x = relu6(bn(conv(input, 32, 3, 2)));
+  let x = bnRelu6(conv(input, 32, 3, 2));
   let cin = 32;
   const cfg: [number, number, number, number][] = [
     [1, 16, 1, 1],
@@ -89,14 +91,14 @@ function buildMobileNetV2(tfl: typeof import('@tensorflow/tfjs-layers'), BatchNo
     for (let i = 0; i < n; i++) {
       const stride = i === 0 ? s : 1;
       let y = x;
-      if (t !== 1) y = relu6(bn(conv(y, cin * t, 1, 1)));
-      y = relu6(bn(dw(y, stride)));
+      if (t !== 1) y = bnRelu6(conv(y, cin * t, 1, 1));
+      y = bnRelu6(dw(y, stride));
       y = bn(conv(y, c, 1, 1));
       x = stride === 1 && cin === c ? (tfl.layers.add({ name: `add${id++}` }).apply([x, y]) as ST) : y;
       cin = c;
     }
   }
-  x = relu6(bn(conv(x, 1280, 1, 1)));
+  x = bnRelu6(conv(x, 1280, 1, 1));
   x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as ST;
   x = tfl.layers.dropout({ rate: 0.2, name: 'drop' }).apply(x) as ST;
   const logits = tfl.layers.dense({ units: classes, name: 'head' }).apply(x) as ST;

@@ -7,6 +7,7 @@ import { assertPreprocessAvailable } from '../experiments/preprocess-hook.js';
 import { DEFAULT_QUEUE_NAME } from '../experiments/queue-connection.js';
 import { runOnQueue } from '../experiments/queue-run.js';
 import { runLocal } from '../experiments/run-local.js';
+import { runVotes } from '../experiments/vote-variant.js';
 import { writeReport } from '../experiments/write-report.js';
 import { UserError } from '../util/errors.js';
 import { parseInteger } from './parse-number.js';
@@ -27,7 +28,7 @@ interface ExperimentFlags {
 export function experimentCommand(): Command {
   return new Command('experiment')
     .description('train every variant of an experiment file (base config + named overrides, optional k-fold) and write report.md and report.html')
-    .argument('<file>', 'experiment YAML/JSON: name, base (train config keys), folds, variants: {NAME: {description, overrides, preprocess}}')
+    .argument('<file>', 'experiment YAML/JSON: name, base (train config keys), folds, appendix, variants: {NAME: {description, overrides, preprocess} or {description, vote: [NAME, ...]}}')
     .option('--folds <k>', 'k-fold cross-validation: each variant trains k times (overrides the file\'s `folds`; 0 = one split)', parseInteger)
     .option('--queue <url>', 'put each run on a BullMQ queue at redis://HOST:PORT and wait for `plumage worker`s to train them (also `queue:` in the file)')
     .option('--queue-name <name>', `queue name (workers must use the same; default ${DEFAULT_QUEUE_NAME})`)
@@ -43,10 +44,11 @@ export function experimentCommand(): Command {
       if (!flags.reportOnly) {
         assertPreprocessAvailable(plan.runs, file);
         assertInputsExist(plan);
-        log(`plumage experiment: ${plan.name}: ${plan.runs.length} run(s) of ${new Set(plan.runs.map((r) => r.variant)).size} variant(s) -> ${plan.dir}`);
+        log(`plumage experiment: ${plan.name}: ${plan.runs.length} run(s) of ${new Set(plan.runs.map((r) => r.variant)).size} variant(s)${plan.votes.length ? ` + ${plan.votes.length} vote(s)` : ''} -> ${plan.dir}`);
         const queue = flags.queue ?? plan.queue;
         const queueName = flags.queueName ?? plan.queueName ?? DEFAULT_QUEUE_NAME;
         const failures = queue ? await runOnQueue(plan, queue, queueName, log) : await runLocal(plan, { quiet: flags.quiet ?? false, log });
+        failures.push(...(await runVotes(plan.votes, log))); // vote rows: the soft vote of finished runs' saved probabilities
         const report = await writeReport(plan, flags.reportDir ? path.resolve(flags.reportDir) : undefined);
         console.log(`report: ${report.md}\n        ${report.html}${report.submission ? `\n        ${report.submission} (best variant's test predictions)` : ''}`);
         if (failures.length) throw new UserError(`${failures.length} run(s) failed (the report lists the others):\n${failures.map((f) => `  ${f.runName}: ${f.reason}`).join('\n')}`, 1);

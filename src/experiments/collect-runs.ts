@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readCsv } from '../data/csv.js';
-import type { ExperimentPlan, PlannedRun } from './load-experiment.js';
+import type { ExperimentPlan, RunRef } from './load-experiment.js';
 import { isFinished, readAttempts } from './run-state.js';
 
 /** Sub-folders of a run whose PNGs the report shows as the variant's extra images (crops, boxes, SR grids). */
@@ -9,7 +9,7 @@ export const EXTRA_IMAGE_DIRS = ['images', 'crops', 'boxes', 'sr'];
 
 /** What the report needs from one run folder. */
 export interface RunRecord {
-  run: PlannedRun;
+  run: RunRef;
   finished: boolean;
   /** The run folder exists but has no summary.json (killed, failed or still training). */
   started: boolean;
@@ -38,7 +38,7 @@ function pngsIn(dir: string): string[] {
 }
 
 /** Reads one run folder: summary.json, metrics.csv, val_per_class.csv, the chart PNGs and any extra images. */
-export function collectRun(run: PlannedRun): RunRecord {
+export function collectRun(run: RunRef): RunRecord {
   const dir = run.runDir;
   const rec: RunRecord = { run, finished: isFinished(dir), started: fs.existsSync(dir), extraImages: [], attempts: readAttempts(dir).filter((a) => a.event === 'start').length };
   if (!rec.started) return rec;
@@ -87,7 +87,7 @@ export interface VariantRow {
 }
 
 export function summarizeVariants(plan: ExperimentPlan): VariantRow[] {
-  const records = plan.runs.map(collectRun);
+  const records = [...plan.runs, ...plan.votes].map(collectRun);
   const names = plan.variants.map((v) => v.name).filter((n) => records.some((r) => r.run.variant === n));
   return names.map((name) => {
     const runs = records.filter((r) => r.run.variant === name);

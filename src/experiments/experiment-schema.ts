@@ -36,8 +36,16 @@ export const variantSchema = z
     /** Training-config keys deep-merged over the experiment's base config (validated like a train config file). */
     overrides: z.record(z.string(), z.unknown()).default({}),
     preprocess: preprocessSchema.optional(),
+    /**
+     * A row that trains nothing: the soft vote (mean probabilities) of these variants' runs, fold by fold, on their
+     * shared validation split and test set; computed after they finish.
+     */
+    vote: z.array(variantName).min(2, 'a vote needs at least two variants').optional(),
   })
-  .strict();
+  .strict()
+  .refine((v) => v.vote === undefined || (Object.keys(v.overrides).length === 0 && v.preprocess === undefined), {
+    message: 'a vote variant trains nothing: it takes no overrides or preprocess',
+  });
 export type VariantSpec = z.infer<typeof variantSchema>;
 
 /** An experiment file: a base training config plus named variants, optionally k-fold. */

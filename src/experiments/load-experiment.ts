@@ -8,8 +8,8 @@ import { RECIPES, type RecipeName, schemaFor } from '../train/config.js';
 import { resolveVariantConfig, supportsFolds, trainConfigSchema, type TrainConfig } from './train-variant.js';
 import { unknownKeys } from './unknown-keys.js';
 
-/** One training run of an experiment: a variant, or one fold of it. */
-export interface PlannedRun {
+/** A run folder of an experiment: a variant, or one fold of it. */
+export interface RunRef {
   variant: string;
   description?: string;
   /** Fold index when the experiment is k-fold. */
@@ -17,6 +17,15 @@ export interface PlannedRun {
   /** `<variant>` or `<variant>-fold<k>`: the run folder's name. */
   runName: string;
   runDir: string;
+}
+
+/** A vote row's run (one per fold): the soft vote of the member variants' runs of the same fold. */
+export interface PlannedVote extends RunRef {
+  members: RunRef[];
+}
+
+/** One training run of an experiment: a variant, or one fold of it. */
+export interface PlannedRun extends RunRef {
   /** Fully resolved and validated (absolute paths), with `project` = the experiment folder and `name` = runName. */
   cfg: TrainConfig;
   preprocess?: PreprocessSpec;
@@ -35,8 +44,11 @@ export interface ExperimentPlan {
   /** Absolute paths of the report's appendix files (.md embedded, .png inlined). */
   appendix: string[];
   /** Variant names in file order. */
-  variants: { name: string; description?: string; preprocess?: PreprocessSpec }[];
+  variants: { name: string; description?: string; preprocess?: PreprocessSpec; vote?: string[] }[];
+  /** The training runs (vote variants have none). */
   runs: PlannedRun[];
+  /** The vote rows' runs, computed after the training runs. */
+  votes: PlannedVote[];
 }
 
 /** Keys the runner sets itself; a base or an override that sets them is refused. */
@@ -111,8 +123,25 @@ export function loadExperiment(file: string, opts: { folds?: number; project?: s
   const project = path.resolve(String(base.project ?? schemaFor('scratch').shape.project.parse(undefined)));
   const dir = path.join(project, name);
   const runs: PlannedRun[] = [];
+  const votes: PlannedVote[] = [];
   const variants: ExperimentPlan['variants'] = [];
+  const foldList = folds > 1 ? [...Array(folds).keys()] : [undefined];
+  const ref = (variant: string, description: string | undefined, fold: number | undefined): RunRef => {
+    const runName = fold === undefined ? variant : `${variant}-fold${fold}`;
+    return { variant, description, fold, runName, runDir: path.join(dir, runName) };
+  };
   for (const [variant, v] of Object.entries(spec.variants)) {
+    if (v.vote) {
+      for (const m of v.vote) {
+        if (!(m in spec.variants)) throw new UserError(`${file}: variant ${variant}: vote: no variant named '${m}'`);
+        if (m === variant || spec.variants[m]!.vote) throw new UserError(`${file}: variant ${variant}: vote: '${m}' is ${m === variant ? 'the vote itself' : 'a vote'} (a vote combines trained variants)`);
+      }
+      if (new Set(v.vote).size !== v.vote.length) throw new UserError(`${file}: variant ${variant}: vote: a variant is named twice`);
+      variants.push({ name: variant, description: v.description, vote: v.vote });
+      if (only && !only.includes(variant)) continue;
+      for (const fold of foldList) votes.push({ ...ref(variant, v.description, fold), members: v.vote.map((m) => ref(m, spec.variants[m]!.description, fold)) });
+      continue;
+    }
     if ('project' in v.overrides) throw new UserError(`${file}: variant ${variant}: key 'project' is not allowed in overrides (all runs of an experiment share <project>/${name})`);
     const merged = mergeOptions(base, v.overrides);
     const cfg0 = checkTrainBlock(file, `variant ${variant}`, v.overrides, merged);
@@ -120,21 +149,20 @@ export function loadExperiment(file: string, opts: { folds?: number; project?: s
     if (folds > 1 && !supportsFolds(cfg0)) throw new UserError(`${file}: variant ${variant}: recipe '${cfg0.recipe}' does not train k-fold splits (use folds 0)`);
     variants.push({ name: variant, description: v.description, preprocess: v.preprocess });
     if (only && !only.includes(variant)) continue;
-    const foldList = folds > 1 ? [...Array(folds).keys()] : [undefined];
     for (const fold of foldList) {
-      const runName = fold === undefined ? variant : `${variant}-fold${fold}`;
-      const cfg: TrainConfig = { ...cfg0, project: dir, name: runName, resume: false, existOk: true };
+      const r = ref(variant, v.description, fold);
+      const cfg: TrainConfig = { ...cfg0, project: dir, name: r.runName, resume: false, existOk: true };
       for (const k of PATH_KEYS) if (typeof cfg[k] === 'string') (cfg as Record<string, unknown>)[k] = path.resolve(cfg[k]);
       cfg.project = dir;
       if (fold !== undefined) Object.assign(cfg, { folds, fold });
-      runs.push({ variant, description: v.description, fold, runName, runDir: path.join(dir, runName), cfg, preprocess: v.preprocess });
+      runs.push({ ...r, cfg, preprocess: v.preprocess });
     }
   }
   const appendix = spec.appendix.map((f) => path.resolve(f));
   appendix.forEach((f, i) => {
     if (!fs.existsSync(f)) throw new UserError(`${file}: appendix[${i}]: ${spec.appendix[i]} does not exist (paths are relative to the working directory ${process.cwd()})`);
   });
-  return { file, name, description: spec.description, dir, folds, queue: spec.queue, queueName: spec.queueName, appendix, variants, runs };
+  return { file, name, description: spec.description, dir, folds, queue: spec.queue, queueName: spec.queueName, appendix, variants, runs, votes };
 }
 
 /** Refuses, before anything trains, runs whose `data` / `valData` path does not exist (naming the variant and key). */

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { fileModelHandler, fileSaveHandler } from './file-io.js';
+import { AdamW } from '../train/adamw.js';
+import { cosineWithWarmup } from '../train/schedulers.js';
 
 /**
  * The seed's "detector fine-tuned for low resolution", in its smallest honest form: a box regressor that sees only the
@@ -77,19 +79,22 @@ export async function trainBoxModel(samples: BoxSample[], opts: BoxTrainOptions 
   const batchSize = opts.batchSize ?? 32;
   const rng = new Rng(opts.seed ?? 0);
   const model = buildBoxModel(size, opts.seed ?? 0);
-  const optimizer = tf.train.adam(opts.lr ?? 2e-3);
+  const baseLr = opts.lr ?? 2e-3;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  // Adam (no weight decay) with tfjs's default epsilon; cosine decay per epoch.
+  const optimizer = new AdamW(vars, { lr: baseLr, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
   const steps = Math.ceil(samples.length / batchSize);
   for (let epoch = 0; epoch < epochs; epoch++) {
-    // cosine decay of the learning rate over the epochs
-    (optimizer as unknown as { learningRate: number }).learningRate = (opts.lr ?? 2e-3) * 0.5 * (1 + Math.cos((Math.PI * epoch) / epochs));
+    optimizer.lr = cosineWithWarmup(epoch, epochs, 0, baseLr, 0);
     const order = rng.shuffle(samples.map((_, i) => i));
     let lossSum = 0;
     for (let s = 0; s < steps; s++) {
       const batch = order.slice(s * batchSize, (s + 1) * batchSize).map((i) => samples[i]!);
       const { x, y } = toTensors(batch, size, batch.map(() => rng.next() < 0.5));
-      const loss = optimizer.minimize(() => tf.mean(tf.abs(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true);
-      lossSum += (await loss!.data())[0]!;
-      tf.dispose([x, y, loss!]);
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, vars);
+      optimizer.apply(vars.map((v) => grads[v.name]!));
+      lossSum += (await value.data())[0]!;
+      tf.dispose([x, y, value, ...Object.values(grads)]);
     }
     opts.onEpoch?.(epoch + 1, lossSum / steps);
   }
