@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+/** Kernel of backends that compute one variable's AdamW update in one call (torch registers it). */
+const FUSED_KERNEL = 'TorchAdamWUpdate';
+
 export interface AdamWConfig {
   lr: number;
   weightDecay: number;
@@ -35,6 +38,20 @@ export class AdamW {
     const { beta1, beta2, epsilon, weightDecay } = this.cfg;
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
+    if (tf.getKernel(FUSED_KERNEL, tf.getBackend())) {
+      // One kernel per variable on backends that register it (torch): the same update in a few passes.
+      this.variables.forEach((w, i) => {
+        const g = grads[i]!;
+        if (g.dtype !== 'float32' || w.dtype !== 'float32') throw new Error(`AdamW: ${w.name} is ${w.dtype} with a ${g.dtype} gradient (float32 expected)`);
+        const attrs = { lr: this.lr * this.lrMultipliers[i]!, beta1, beta2, epsilon, weightDecay: this.decayMask[i] ? weightDecay : 0, bc1, bc2 };
+        const [w2, m2, v2] = tf.engine().runKernel(FUSED_KERNEL, { w, g, m: this.m[i]!, v: this.v[i]! }, attrs) as tf.Tensor[];
+        w.assign(w2!);
+        this.m[i]!.assign(m2!);
+        this.v[i]!.assign(v2!);
+        tf.dispose([w2!, m2!, v2!]);
+      });
+      return;
+    }
     tf.tidy(() => {
       this.variables.forEach((w, i) => {
         const g = grads[i]!;

@@ -1,8 +1,9 @@
-/** Registers one parity test per golden case of a model family, on the cpu and wasm backends. */
+/** Registers one parity test per golden case of a model family, on the cpu, wasm and torch backends (torch: its fused kernels, e.g. LayerNorm). */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as torch from '@plumage/tfjs-backend-torch';
 import { selectBackend } from '../../src/runtime/backend.js';
 import { GOLDEN_DIR, goldenCases, runCase } from './golden-util.js';
 
@@ -16,9 +17,10 @@ export function registerParityTests(prefix: string, build: (config: Record<strin
     return;
   }
   test(`${prefix}: golden cases present`, () => assert.ok(cases.length > 0, `no ${prefix}* cases in ${GOLDEN_DIR}`));
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of ['cpu', 'wasm', 'torch'] as const) {
+    const skip = backend === 'torch' && torch.loadError ? `torch addon not built: ${torch.loadError.message}` : false;
     for (const c of cases) {
-      test(`${c} matches HF on ${backend}`, async () => {
+      test(`${c} matches HF on ${backend}`, { skip }, async () => {
         await selectBackend(backend, () => {});
         assert.equal(tf.getBackend(), backend);
         const { errors, report } = await runCase(c, build);

@@ -83,6 +83,18 @@ let batchNormTrainingRegistered = false;
 export function registerBatchNormTraining(): void {
   if (batchNormTrainingRegistered) return;
   batchNormTrainingRegistered = true;
+  // LayerNorm: only y carries a gradient (mean and rstd are saved for it).
+  registerGradient({
+    kernelName: 'TorchLayerNorm',
+    inputsToSave: ['x', 'gamma', 'beta'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved) => {
+      const [x, gamma, beta, mean, rstd] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+      const dy = Array.isArray(dys) ? dys[0]! : dys;
+      const [dx, dgamma, dbeta] = run('TorchLayerNormGrad', { dy, x, gamma, beta, mean, rstd }) as Tensor[];
+      return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+    },
+  });
   registerGradient({
     kernelName: 'TorchBatchNormTraining',
     inputsToSave: ['x', 'scale'],

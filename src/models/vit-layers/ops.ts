@@ -42,8 +42,16 @@ export function linear(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor | null)
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
 
+/** Kernel of backends that compute LayerNorm (and its gradient) in one call (torch registers it). */
+const FUSED_LAYER_NORM = 'TorchLayerNorm';
+
 /** PyTorch LayerNorm over the last axis (biased variance). */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  if (x.dtype === 'float32' && tf.getKernel(FUSED_LAYER_NORM, tf.getBackend())) {
+    const [y, mean, rstd] = tf.engine().runKernel(FUSED_LAYER_NORM, { x, gamma, beta }, { eps }) as tf.Tensor[];
+    tf.dispose([mean!, rstd!]);
+    return y!;
+  }
   const axis = x.rank - 1;
   const mean = tf.mean(x, axis, true);
   const xc = tf.sub(x, mean);

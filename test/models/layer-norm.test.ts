@@ -1,0 +1,47 @@
+// The transformers' LayerNorm: tfjs's composition on cpu and the fused TorchLayerNorm kernel (with its own gradient)
+// on torch compute the same output and gradients.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers'; // registers tfjs's gradients (Sum, Mul, ...)
+import * as torch from '@plumage/tfjs-backend-torch';
+import { layerNorm } from '../../src/models/vit-layers/ops.js';
+import { rand } from '../helpers/random-values.js';
+
+async function run(backend: string): Promise<{ y: Float32Array; dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array; numKernels: number }> {
+  await tf.setBackend(backend);
+  const shape = [2, 7, 24];
+  const x = tf.add(tf.mul(tf.tensor(rand(2 * 7 * 24, 1), shape), 3), 0.5);
+  const gamma = tf.tensor(rand(24, 2));
+  const beta = tf.tensor(rand(24, 3));
+  const upstream = tf.tensor(rand(2 * 7 * 24, 4), shape); // a non-uniform dy
+  const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(a, g, b, 1e-5), upstream));
+  const before = tf.memory().numTensors;
+  const [dx, dgamma, dbeta] = tf.grads(loss)([x, gamma, beta]);
+  const y = tf.tidy(() => layerNorm(x, gamma, beta, 1e-5));
+  const out = { y: y.dataSync() as Float32Array, dx: dx!.dataSync() as Float32Array, dgamma: dgamma!.dataSync() as Float32Array, dbeta: dbeta!.dataSync() as Float32Array };
+  tf.dispose([y, dx!, dgamma!, dbeta!]);
+  assert.equal(tf.memory().numTensors, before, `${backend}: no tensor leak`);
+  tf.dispose([x, gamma, beta, upstream]);
+  return { ...out, numKernels: tf.getKernel('TorchLayerNorm', backend) ? 1 : 0 };
+}
+
+const relL2 = (a: Float32Array, b: Float32Array) => {
+  let n = 0;
+  let d = 0;
+  a.forEach((v, i) => {
+    n += (v - b[i]!) ** 2;
+    d += b[i]! ** 2;
+  });
+  return Math.sqrt(n / d);
+};
+
+test('LayerNorm on torch (fused TorchLayerNorm kernel and gradient) equals the composition on cpu', { skip: torch.loadError ? `torch addon not built: ${torch.loadError.message}` : false }, async () => {
+  const ref = await run('cpu');
+  const got = await run('torch');
+  assert.equal(ref.numKernels, 0);
+  assert.equal(got.numKernels, 1, 'the fused kernel is registered on torch');
+  for (const k of ['y', 'dx', 'dgamma', 'dbeta'] as const) assert.ok(relL2(got[k], ref[k]) < 1e-5, `${k}: relative L2 ${relL2(got[k], ref[k])}`);
+  await tf.setBackend('cpu');
+});
