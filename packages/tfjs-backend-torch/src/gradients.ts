@@ -83,6 +83,11 @@ let batchNormTrainingRegistered = false;
 export function registerBatchNormTraining(): void {
   if (batchNormTrainingRegistered) return;
   batchNormTrainingRegistered = true;
+  registerGradient({
+    kernelName: 'TorchGelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x]) => ({ x: () => run('TorchGeluGrad', { dy: dy as Tensor, x: x! }) as Tensor }),
+  });
   // LayerNorm: only y carries a gradient (mean and rstd are saved for it).
   registerGradient({
     kernelName: 'TorchLayerNorm',

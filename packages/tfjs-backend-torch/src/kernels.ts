@@ -1237,6 +1237,11 @@ def('TorchLayerNormGrad', (c) => {
   return a.ts('native_layer_norm_backward', dy, x, [dim], c.h('mean'), c.h('rstd'), c.h('gamma'), c.h('beta'), [true, true, true]);
 }, () => 'float32');
 
+// Exact (erf) GELU and its gradient as single ATen kernels (tfjs composes it from mul/erf/add: four ops forward and
+// about ten in the gradient, each a pass over the MLP's widest tensor).
+def('TorchGelu', (c) => c.a.t('gelu', c.h('x'), 'none'), () => 'float32');
+def('TorchGeluGrad', (c) => c.a.t('gelu_backward', c.h('dy'), c.h('x'), 'none'), () => 'float32');
+
 // One AdamW update of one variable (src/train/adamw.ts uses it when the backend registers it): [w', m', v'] from
 // w, its gradient g and the moments m, v, in 7 passes over the data and 4 new tensors, against ~17 tfjs ops (one new
 // tensor each) for the composition. m' = lerp(m, g, 1 - beta1); v' = beta2 v + (1 - beta2) g^2;

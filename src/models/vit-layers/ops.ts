@@ -44,6 +44,8 @@ export function linear(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor | null)
 
 /** Kernel of backends that compute LayerNorm (and its gradient) in one call (torch registers it). */
 const FUSED_LAYER_NORM = 'TorchLayerNorm';
+/** Kernel of backends that compute exact GELU (and its gradient) in one call (torch registers it). */
+const FUSED_GELU = 'TorchGelu';
 
 /** PyTorch LayerNorm over the last axis (biased variance). */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -61,6 +63,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
 
 /** Exact (erf) GELU, as torch.nn.functional.gelu / HF hidden_act="gelu". */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (x.dtype === 'float32' && tf.getKernel(FUSED_GELU, tf.getBackend())) return tf.engine().runKernel(FUSED_GELU, { x }) as tf.Tensor;
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
