@@ -3,9 +3,9 @@
  * libtorch backend) against PyTorch running the same architectures (bench/pytorch/hf_vit.py, checked against the
  * golden outputs first). Training step = forward + cross-entropy + backward + AdamW; inference = forward only.
  * Each measurement runs in its own process, one after the other (plumage, PyTorch, per model), with the load average
- * sampled around each. Writes bench/results/hub.md and hub.json.
+ * sampled around each. Writes bench/results/hub.md and hub.json (`--out NAME`: NAME.md and NAME.json).
  *
- *   npm run bench:hub [-- --render (rewrite hub.md from hub.json)] [-- --steps 2] [-- --warmup 1] [-- --batch 16] [-- --threads 2] [-- --models swinv2-base,beit-base]
+ *   npm run bench:hub [-- --render (rewrite hub.md from hub.json)] [-- --steps 2] [-- --warmup 1] [-- --batch 16] [-- --threads 2] [-- --models swinv2-base,beit-base] [-- --out hub]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ const opt = (name: string, dflt: string) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
 };
+/** Results file name under bench/results (without extension). */
+const outName = opt('--out', 'hub');
 type ModelName = 'swinv2-base' | 'beit-base';
 interface Spec {
   model: ModelName;
@@ -108,7 +110,7 @@ async function driver(): Promise<void> {
   const results: Measured[] = [];
   if (argv.includes('--render')) {
     // Re-render hub.md from an earlier run's hub.json (no measuring).
-    const prev = JSON.parse(readFileSync(path.join(root, 'bench', 'results', 'hub.json'), 'utf8')) as { command: string; started: string; threads: string; spec: typeof spec; goldenCheck: Record<string, unknown>; results: Measured[] };
+    const prev = JSON.parse(readFileSync(path.join(root, 'bench', 'results', `${outName}.json`), 'utf8')) as { command: string; started: string; threads: string; spec: typeof spec; goldenCheck: Record<string, unknown>; results: Measured[] };
     render(prev.command, prev.started, prev.threads, prev.spec, [...new Set(prev.results.map((r) => r.model))], prev.goldenCheck, prev.results);
     return;
   }
@@ -156,8 +158,8 @@ function render(command: string, started: string, threads: string, spec: { batch
     '',
   ].join('\n');
   mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(path.join(root, 'bench', 'results', 'hub.md'), md);
-  writeFileSync(path.join(root, 'bench', 'results', 'hub.json'), JSON.stringify({ command, started, threads, spec, goldenCheck, results }, null, 2));
+  writeFileSync(path.join(root, 'bench', 'results', `${outName}.md`), md);
+  writeFileSync(path.join(root, 'bench', 'results', `${outName}.json`), JSON.stringify({ command, started, threads, spec, goldenCheck, results }, null, 2));
   console.log(md);
 }
 
