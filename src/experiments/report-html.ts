@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { marked } from 'marked';
+import { Marked } from 'marked';
 import type { RunRecord, VariantRow } from './collect-runs.js';
 import type { ExperimentPlan } from './load-experiment.js';
 import { esc, f1BarsSvg, perClassSvg } from './report-charts.js';
@@ -13,6 +13,9 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #ddd;padding:6px;background:#fff}
 figure img{max-width:560px;height:auto;display:block}figcaption{font-size:13px;color:#444;margin-top:4px}
 h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:2em}.muted{color:#777}`;
+
+/** Markdown for the appendix: GFM tables, but no bare-URL autolinks (`pkg@1.0.6` is a package, not an e-mail address). */
+const markdown = new Marked({ gfm: true, tokenizer: { url: () => undefined } });
 
 /** A figure with its image inlined as a data URI (no server, no other files); a repeated image is named, not repeated. */
 function figure(images: ReportImages, file: string, caption: string): string {
@@ -32,7 +35,7 @@ function appendixHtml(images: ReportImages, files: string[]): string {
     .map((f) => {
       if (f.toLowerCase().endsWith('.png')) return `<div class="grid">${figure(images, f, path.basename(f))}</div>`;
       const md = fs.readFileSync(f, 'utf8').replace(/^(#{1,5}) /gm, '##$1 ');
-      return `<section>${marked.parse(md, { async: false })}</section>`;
+      return `<section>${markdown.parse(md, { async: false })}</section>`;
     })
     .join('\n');
 }

@@ -66,7 +66,7 @@ test('report: fold mean ± sample std, summed time, mean rates, per-class chart,
 test('report appendix: Markdown files embedded (headings one level down, tables rendered in HTML), PNGs inlined; a missing file is refused at load', async () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plumage-appendix-'));
   const md = path.join(work, 'sr.md');
-  fs.writeFileSync(md, '# Super-resolution\n\n| method | PSNR |\n|---|---|\n| bicubic | 26.86 |\n');
+  fs.writeFileSync(md, '# Super-resolution\n\nModels from esrgan-slim@1.0.0.\n\n| method | PSNR |\n|---|---|\n| bicubic | 26.86 |\n');
   const img = await png(path.join(work, 'sr-samples.png'), '#00ff00');
   const file = path.join(work, 'exp.yaml');
   // A photo grid over 400 kB: inlined as JPEG (a PNG of noise is ~3 bytes per pixel).
@@ -84,6 +84,8 @@ test('report appendix: Markdown files embedded (headings one level down, tables 
   const page = fs.readFileSync(html, 'utf8');
   assert.match(page, /<h3>Super-resolution<\/h3>/);
   assert.match(page, /<td>bicubic<\/td>\s*<td>26\.86<\/td>/);
+  assert.match(page, /Models from esrgan-slim@1\.0\.0\./);
+  assert.doesNotMatch(page, /mailto:/, 'a package@version is not turned into an e-mail link');
   assert.ok(page.includes(img.toString('base64')));
   assert.equal((page.match(/data:image\/jpeg;base64,/g) ?? []).length, 1, 'the large grid as JPEG');
   fs.writeFileSync(file, `base: { project: ${work} }\nappendix: [${path.join(work, 'nope.md')}]\nvariants:\n  A: {}\n`);
