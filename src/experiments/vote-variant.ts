@@ -1,36 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parse } from 'csv-parse/sync';
 import { loadLabelledDataset } from '../data/load-dataset.js';
 import { argmaxRows, classificationReport } from '../eval/metrics.js';
 import { writeReportFiles } from '../eval/report-files.js';
 import { softVote } from '../eval/soft-vote.js';
-import { writeProbabilities, writeSubmission } from '../predict/submission.js';
+import { type Probabilities, readProbabilities, writeProbabilities, writeSubmission } from '../predict/submission.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { PlannedVote, RunRef } from './load-experiment.js';
 import { isFinished } from './run-state.js';
-
-interface Probabilities {
-  file: string;
-  classes: string[];
-  ids: string[];
-  probs: Float32Array;
-}
-
-function readProbabilities(file: string): Probabilities {
-  const rows = parse(fs.readFileSync(file, 'utf8'), { skip_empty_lines: true, bom: true }) as string[][];
-  const [header, ...body] = rows;
-  if (!header || header[0] !== 'id' || header.length < 3) throw new UserError(`${file}: expected a header id,<class>,<class>,...`);
-  const classes = header.slice(1);
-  const probs = new Float32Array(body.length * classes.length);
-  body.forEach((r, i) => {
-    if (r.length !== header.length) throw new UserError(`${file}: row ${i + 2}: ${r.length} columns, expected ${header.length}`);
-    for (let c = 0; c < classes.length; c++) probs[i * classes.length + c] = Number(r[c + 1]);
-  });
-  return { file, classes, ids: body.map((r) => r[0]!), probs };
-}
 
 /** The members' probabilities of one split, checked to cover the same ids (same order) and classes. */
 function sameRows(who: string, members: Probabilities[]): void {

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers tfjs's gradients (Sum, Mul, ...)
 import * as torch from '@plumage/tfjs-backend-torch';
 import { gelu, layerNorm } from '../../src/models/vit-layers/ops.js';
+import { relativeL2 } from '../helpers/compare.js';
 import { rand } from '../helpers/random-values.js';
 
 async function run(backend: string): Promise<{ y: Float32Array; dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array; numKernels: number }> {
@@ -27,22 +28,13 @@ async function run(backend: string): Promise<{ y: Float32Array; dx: Float32Array
   return { ...out, numKernels: tf.getKernel('TorchLayerNorm', backend) ? 1 : 0 };
 }
 
-const relL2 = (a: Float32Array, b: Float32Array) => {
-  let n = 0;
-  let d = 0;
-  a.forEach((v, i) => {
-    n += (v - b[i]!) ** 2;
-    d += b[i]! ** 2;
-  });
-  return Math.sqrt(n / d);
-};
 
 test('LayerNorm on torch (fused TorchLayerNorm kernel and gradient) equals the composition on cpu', { skip: torch.loadError ? `torch addon not built: ${torch.loadError.message}` : false }, async () => {
   const ref = await run('cpu');
   const got = await run('torch');
   assert.equal(ref.numKernels, 0);
   assert.equal(got.numKernels, 1, 'the fused kernel is registered on torch');
-  for (const k of ['y', 'dx', 'dgamma', 'dbeta'] as const) assert.ok(relL2(got[k], ref[k]) < 1e-5, `${k}: relative L2 ${relL2(got[k], ref[k])}`);
+  for (const k of ['y', 'dx', 'dgamma', 'dbeta'] as const) assert.ok(relativeL2(got[k], ref[k]) < 1e-5, `${k}: relative L2 ${relativeL2(got[k], ref[k])}`);
   await tf.setBackend('cpu');
 });
 
@@ -64,6 +56,6 @@ test('GELU on torch (fused TorchGelu kernel and gradient) equals the erf composi
   const ref = await geluRun('cpu');
   const got = await geluRun('torch');
   assert.ok(tf.getKernel('TorchGelu', 'torch'));
-  for (const k of ['y', 'dx'] as const) assert.ok(relL2(got[k], ref[k]) < 1e-5, `${k}: relative L2 ${relL2(got[k], ref[k])}`);
+  for (const k of ['y', 'dx'] as const) assert.ok(relativeL2(got[k], ref[k]) < 1e-5, `${k}: relative L2 ${relativeL2(got[k], ref[k])}`);
   await tf.setBackend('cpu');
 });
