@@ -41,6 +41,10 @@ export function experimentCommand(): Command {
       setPreprocessor(toolboxPreprocessor); // detection crops and super-resolution (src/preprocess)
       const plan = loadExperiment(file, { folds: flags.folds, project: flags.project, only: flags.only });
       const log = (m: string) => console.error(m);
+      const report = async () => {
+        const r = await writeReport(plan, flags.reportDir ? path.resolve(flags.reportDir) : undefined);
+        console.log(`report: ${r.md}\n        ${r.html}${r.submission ? `\n        ${r.submission} (best variant's test predictions)` : ''}`);
+      };
       if (!flags.reportOnly) {
         assertPreprocessAvailable(plan.runs, file);
         assertInputsExist(plan);
@@ -49,12 +53,10 @@ export function experimentCommand(): Command {
         const queueName = flags.queueName ?? plan.queueName ?? DEFAULT_QUEUE_NAME;
         const failures = queue ? await runOnQueue(plan, queue, queueName, log) : await runLocal(plan, { quiet: flags.quiet ?? false, log });
         failures.push(...(await runVotes(plan.votes, log))); // vote rows: the soft vote of finished runs' saved probabilities
-        const report = await writeReport(plan, flags.reportDir ? path.resolve(flags.reportDir) : undefined);
-        console.log(`report: ${report.md}\n        ${report.html}${report.submission ? `\n        ${report.submission} (best variant's test predictions)` : ''}`);
+        await report();
         if (failures.length) throw new UserError(`${failures.length} run(s) failed (the report lists the others):\n${failures.map((f) => `  ${f.runName}: ${f.reason}`).join('\n')}`, 1);
         return;
       }
-      const report = await writeReport(plan, flags.reportDir ? path.resolve(flags.reportDir) : undefined);
-      console.log(`report: ${report.md}\n        ${report.html}${report.submission ? `\n        ${report.submission} (best variant's test predictions)` : ''}`);
+      await report();
     });
 }

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { Marked } from 'marked';
 import type { RunRecord, VariantRow } from './collect-runs.js';
 import type { ExperimentPlan } from './load-experiment.js';
 import { esc, f1BarsSvg, perClassSvg } from './report-charts.js';
+import { appendixMarkdown } from './report-md.js';
 import type { ReportImages } from './report-images.js';
 import { TABLE_HEADER, tableCells } from './report-table.js';
 
@@ -34,8 +34,7 @@ function appendixHtml(images: ReportImages, files: string[]): string {
   return files
     .map((f) => {
       if (f.toLowerCase().endsWith('.png')) return `<div class="grid">${figure(images, f, path.basename(f))}</div>`;
-      const md = fs.readFileSync(f, 'utf8').replace(/^(#{1,5}) /gm, '##$1 ');
-      return `<section>${markdown.parse(md, { async: false })}</section>`;
+      return `<section>${markdown.parse(appendixMarkdown(f), { async: false })}</section>`;
     })
     .join('\n');
 }

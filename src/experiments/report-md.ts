@@ -6,6 +6,11 @@ import { TABLE_HEADER, tableCells } from './report-table.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/** An appendix Markdown file with its own headings moved two levels down (under "Measurements of the toolbox"). */
+export function appendixMarkdown(file: string): string {
+  return fs.readFileSync(file, 'utf8').replace(/^(#{1,5}) /gm, '##$1 ');
+}
+
 /** report.md: the results table (one row per variant, its name in the first cell) and where each run lives. */
 export function reportMarkdown(plan: ExperimentPlan, rows: VariantRow[], generated: Date, reportDir = plan.dir): string {
   const lines = [
@@ -37,8 +42,7 @@ export function reportMarkdown(plan: ExperimentPlan, rows: VariantRow[], generat
     lines.push('', '## Measurements of the toolbox', '');
     for (const f of plan.appendix) {
       if (f.toLowerCase().endsWith('.png')) lines.push(`![${path.basename(f)}](${path.relative(reportDir, f)})`, '');
-      // the file's own headings move one level down, under this section
-      else lines.push(...fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => (/^#{1,5} /.test(l) ? `##${l}` : l)), '');
+      else lines.push(appendixMarkdown(f).trim(), '');
     }
   }
   lines.push('', 'Charts (learning curves, confusion matrices, per-class F1, extra images): `report.html` beside this file.', '');
