@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
+import { installLeanGradients } from './lean-gradients.js';
+
 export type BackendName = 'auto' | 'wasm' | 'cpu' | 'torch';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'wasm', 'cpu', 'torch'];
 
@@ -30,9 +32,10 @@ async function initTorch(): Promise<string | null> {
 
 /**
  * Selects the tfjs backend by name. `auto` picks torch when its addon loads, else wasm (with a one-line notice).
- * Returns the name of the backend in use.
+ * Returns the name of the backend in use. Also installs the memory-lean backward pass (runtime/lean-gradients.ts).
  */
 export async function selectBackend(name: BackendName = 'auto', log: (msg: string) => void = (m) => console.error(m)): Promise<string> {
+  installLeanGradients();
   if (name === 'torch' || name === 'auto') {
     const why = await initTorch();
     if (why === null && (await tf.setBackend('torch'))) return 'torch';

@@ -35,9 +35,13 @@ const BOOL = ST.bool;
 const CHANNELS_LAST_MF = 2; // c10::MemoryFormat::ChannelsLast
 
 export const kernelNames: string[] = [];
-/** Per-kernel wall time (ms) and call counts, collected when PLUMAGE_TORCH_PROFILE=1. */
+/**
+ * Per-kernel wall time (ms) and call counts, collected when PLUMAGE_TORCH_PROFILE=1; with PLUMAGE_TORCH_PROFILE=shapes
+ * each entry is also split by the input shapes ("BatchMatMul 16x197x768,1x768x2304").
+ */
 export const profile = new Map<string, { ms: number; calls: number }>();
-const profiling = process.env.PLUMAGE_TORCH_PROFILE === '1';
+const profiling = process.env.PLUMAGE_TORCH_PROFILE === '1' || process.env.PLUMAGE_TORCH_PROFILE === 'shapes';
+const profileShapes = process.env.PLUMAGE_TORCH_PROFILE === 'shapes';
 const fusedGradients = process.env.PLUMAGE_TORCH_FUSED_GRADS !== '0';
 const impls = new Map<string, { impl: Impl; dtype?: (ctx: Ctx) => DataType }>();
 
@@ -84,10 +88,11 @@ export function registerTorchKernels(backendName: string): void {
         const wrap = (h: Handle) => b.adopt(inputHandles.has(h) ? b.native.dup(h) : h, want);
         const out = Array.isArray(result) ? result.map(wrap) : wrap(result);
         if (profiling) {
-          const p = profile.get(kernelName) ?? { ms: 0, calls: 0 };
+          const key = profileShapes ? `${kernelName} ${Object.values(inputs).map((t) => (t ? t.shape.join('x') : '-')).join(',')}` : kernelName;
+          const p = profile.get(key) ?? { ms: 0, calls: 0 };
           p.ms += performance.now() - t0;
           p.calls++;
-          profile.set(kernelName, p);
+          profile.set(key, p);
         }
         return out;
       },
@@ -671,7 +676,15 @@ function matmul(c: Ctx, aName: string, bName: string): Handle {
   let y = c.h(bName);
   if (c.attrs.transposeA) x = a.t('transpose.int', x, -1, -2);
   if (c.attrs.transposeB) y = a.t('transpose.int', y, -1, -2);
-  return a.t('matmul', x, y);
+  // OpenBLAS runs single-threaded by default (native.ts: inside libtorch's OpenMP regions its own threads would
+  // oversubscribe the cores), but a matrix product is called outside them: it gets all of libtorch's threads.
+  const n = c.b.native.getNumThreads();
+  if (n > 1) c.b.native.setBlasThreads(n);
+  try {
+    return a.t('matmul', x, y);
+  } finally {
+    if (n > 1) c.b.native.setBlasThreads(1);
+  }
 }
 def('BatchMatMul', (c) => {
   const ra = c.info('a').shape.length;

@@ -25,6 +25,8 @@ export interface Native {
   liveHandles(): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** Sets OpenBLAS's thread count (n > 0) and returns it; -1 when libtorch's BLAS is not OpenBLAS. */
+  setBlasThreads(n: number): number;
   setDevice(device: string): void;
   hasCuda(): boolean;
   config(): string;
