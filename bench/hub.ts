@@ -5,6 +5,9 @@
  * Each measurement runs in its own process, one after the other (plumage, PyTorch, per model), with the load average
  * sampled around each. Writes bench/results/hub.md and hub.json (`--out NAME`: NAME.md and NAME.json).
  *
+ * A worker alone (one model, one process; PLUMAGE_TORCH_PROFILE=shapes adds per-kernel profiles, PLUMAGE_LEAN_GRADIENTS=0
+ * measures tfjs's own backward pass): node --import tsx bench/hub.ts --worker '{"model":"beit-base","batch":16,"steps":2,"warmup":1}'
+ *
  *   npm run bench:hub [-- --render (rewrite hub.md from hub.json)] [-- --steps 2] [-- --warmup 1] [-- --batch 16] [-- --threads 2] [-- --models swinv2-base,beit-base] [-- --out hub]
  */
 import { spawnSync } from 'node:child_process';
@@ -58,11 +61,23 @@ async function worker(spec: Spec): Promise<Measured> {
     value.dispose();
     Object.values(grads).forEach((g) => g.dispose());
   };
+  // PLUMAGE_TORCH_PROFILE=1 (or =shapes, split by input shapes): the 30 costliest torch kernels, ms per timed step.
+  const { profile } = (await import('@plumage/tfjs-backend-torch')) as unknown as { profile: Map<string, { ms: number; calls: number }> };
+  const snapshot = (steps: number) => {
+    const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30);
+    profile.clear();
+    return Object.fromEntries(rows.map(([k, v]) => [k, { ms_per_step: Math.round(v.ms / steps), calls_per_step: v.calls / steps }]));
+  };
+  const profiling = process.env.PLUMAGE_TORCH_PROFILE === '1' || process.env.PLUMAGE_TORCH_PROFILE === 'shapes';
   let t0 = 0;
   for (let i = 0; i < spec.warmup + spec.steps; i++) {
-    if (i === spec.warmup) t0 = performance.now();
+    if (i === spec.warmup) {
+      t0 = performance.now();
+      profile.clear();
+    }
     trainStep();
   }
+  if (profiling) out.train_profile = snapshot(spec.steps);
   out.train_step_s = (performance.now() - t0) / 1000 / spec.steps;
   out.train_images_per_s = spec.batch / (out.train_step_s as number);
   out.train_max_rss_mb = process.resourceUsage().maxRSS / 1024;
@@ -72,9 +87,13 @@ async function worker(spec: Spec): Promise<Measured> {
     p.dispose();
   };
   for (let i = 0; i < spec.warmup + spec.steps; i++) {
-    if (i === spec.warmup) t0 = performance.now();
+    if (i === spec.warmup) {
+      t0 = performance.now();
+      profile.clear();
+    }
     infer();
   }
+  if (profiling) out.infer_profile = snapshot(spec.steps);
   out.infer_step_s = (performance.now() - t0) / 1000 / spec.steps;
   out.infer_images_per_s = spec.batch / (out.infer_step_s as number);
   out.max_rss_mb = process.resourceUsage().maxRSS / 1024;

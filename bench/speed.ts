@@ -174,8 +174,13 @@ async function worker(backend: string, spec: Spec, rssSteps: number): Promise<Me
     out.error = `training failed: ${(err as Error).message.split('\n')[0]}`;
   }
   try {
+    // Inference runs what plumage's predictor runs: the model with its batch norms folded into the convolutions
+    // (PLUMAGE_FOLD_BN=0: the training graph as it is, for A/B measurements).
+    const { foldBatchNorm } = await import('../src/models/fold-batch-norm.js');
+    const inferModel = process.env.PLUMAGE_FOLD_BN === '0' ? model : foldBatchNorm(model);
+    out.infer_layers = inferModel.layers.length;
     const infer = () => {
-      const p = model.predict(x) as import('@tensorflow/tfjs-core').Tensor;
+      const p = inferModel.predict(x) as import('@tensorflow/tfjs-core').Tensor;
       p.dataSync();
       p.dispose();
     };

@@ -1,6 +1,7 @@
 /** The two ways a Predictor runs a network on an NHWC float32 batch: tfjs (the current backend) or ONNX Runtime. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { foldBatchNorm } from '../models/fold-batch-norm.js';
 
 export type RuntimeName = 'tfjs' | 'onnx';
 
@@ -13,9 +14,14 @@ export interface Engine {
 
 export class TfjsEngine implements Engine {
   readonly runtime = 'tfjs';
-  constructor(readonly model: tfl.LayersModel) {}
+  /** The model with its batch norms folded into the convolutions (models/fold-batch-norm.ts), which runs the batches. */
+  private readonly inference: tfl.LayersModel;
+  /** `model`: the trained model, kept as it is (Grad-CAM reads its layers). */
+  constructor(readonly model: tfl.LayersModel) {
+    this.inference = foldBatchNorm(model);
+  }
   async logits(batch: Float32Array, n: number, size: number): Promise<Float32Array> {
-    const y = tf.tidy(() => this.model.apply(tf.tensor4d(batch, [n, size, size, 3]), { training: false }) as tf.Tensor);
+    const y = tf.tidy(() => this.inference.apply(tf.tensor4d(batch, [n, size, size, 3]), { training: false }) as tf.Tensor);
     try {
       return (await y.data()) as Float32Array;
     } finally {
@@ -23,6 +29,7 @@ export class TfjsEngine implements Engine {
     }
   }
   dispose(): void {
+    if (this.inference !== this.model) this.inference.dispose();
     this.model.dispose();
   }
 }

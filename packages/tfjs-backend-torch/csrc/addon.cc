@@ -76,8 +76,18 @@ class CachingCpuAllocator final : public c10::Allocator {
     void* base = static_cast<char*>(data) - kHeader;
     size_t size = *static_cast<size_t*>(base);
     CachingCpuAllocator* self = instance;
-    if (self != nullptr && size >= kMinCached) {
+    if (self != nullptr && size >= kMinCached && size <= self->limit_) {
       std::lock_guard<std::mutex> lock(self->mu_);
+      // A full pool makes room by releasing blocks of other sizes, so that it follows the current workload (an
+      // inference after training would otherwise find it full of training-sized blocks and page-fault every output).
+      for (auto it = self->free_.begin(); self->cached_ + size > self->limit_ && it != self->free_.end(); ++it) {
+        if (it->first == size) continue;
+        while (!it->second.empty() && self->cached_ + size > self->limit_) {
+          std::free(it->second.back());
+          it->second.pop_back();
+          self->cached_ -= it->first;
+        }
+      }
       if (self->cached_ + size <= self->limit_) {
         self->free_[size].push_back(base);
         self->cached_ += size;

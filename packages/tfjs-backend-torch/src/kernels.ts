@@ -120,10 +120,11 @@ function applyActivation(a: Aten, y: Handle, activation: string | undefined, pre
   switch (activation ?? 'linear') {
     case 'linear':
       return y;
+    // ReLU and ReLU6 in place: the fused kernels call this on the product / convolution they just computed.
     case 'relu':
-      return a.t('relu', y);
+      return a.t('relu_', y);
     case 'relu6':
-      return a.t('clamp', y, 0, 6);
+      return a.t('clamp_', y, 0, 6);
     case 'elu':
       return a.t('elu', y);
     case 'sigmoid':
