@@ -1,6 +1,6 @@
-// The caching CPU allocator's pool follows the workload: when it is full, a freed block of a new size makes room by
-// releasing blocks of other sizes (an inference after a training step used to find the pool full of training-sized
-// blocks, so every output was a fresh, page-faulting allocation), and the next request of that size is served from it.
+// The caching CPU allocator's pool follows the workload and stays near the peak of live memory: when it is full, a freed
+// block of a new size makes room by releasing blocks of other sizes (an inference after a training step used to find
+// the pool full of training-sized blocks), and a request it cannot serve releases pooled blocks first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -31,4 +31,23 @@ test('a full pool releases blocks of other sizes to keep a newly freed one', { s
   assert.equal(full, 4 * MiB, 'four freed 1 MiB blocks fill the 4 MiB pool');
   assert.equal(afterBig, 3.5 * MiB, 'the freed 2.5 MiB block is kept; three 1 MiB blocks were released for it');
   assert.equal(reused, 1 * MiB, 'the next 2.5 MiB tensor is served from the pool');
+});
+
+const boundChild = `
+const n = require(${JSON.stringify(torch.addonPath)});
+const floats = (mib) => new Float32Array(mib * ${MiB / 4});
+const small = [0, 1, 2, 3].map(() => n.fromArray(floats(1), [${MiB / 4}], 6));
+small.forEach((h) => n.free(h));
+const pooled = n.cachedBytes();
+const big = n.fromArray(floats(3), [${(3 * MiB) / 4}], 6);
+console.log(JSON.stringify({ pooled, afterMiss: n.cachedBytes() }));
+`;
+
+test('a request the pool cannot serve releases pooled blocks so that the process stays near its peak', { skip }, () => {
+  const r = spawnSync(process.execPath, ['-e', boundChild], { encoding: 'utf8', env: { ...process.env, PLUMAGE_TORCH_CACHE_MB: '64', OMP_WAIT_POLICY: 'PASSIVE' } });
+  assert.equal(r.status, 0, r.stderr);
+  const { pooled, afterMiss } = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  assert.equal(pooled, 4 * MiB, 'the pool keeps the four freed 1 MiB blocks (peak 4 MiB live)');
+  // live 0 + pooled + 3 MiB must fit under 4 MiB + 1/8: three pooled blocks go, one stays
+  assert.equal(afterMiss, 1 * MiB);
 });
