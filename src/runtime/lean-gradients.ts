@@ -115,9 +115,16 @@ function backpropagate(grads: GradientMap, tape: TapeNode[], keep: Set<tf.Tensor
 }
 
 let stock: GradientsFn | null = null;
+let calls = 0;
+
+/** How many gradients() calls the lean pass has served in this process (the conformance run reports it). */
+export function leanGradientsCalls(): number {
+  return calls;
+}
 
 function leanGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor | null = null, allowNoGradients = false): { value: tf.Tensor; grads: tf.Tensor[] } {
   if (this.state.gradientDepth > 0) return stock!.call(this, f, xs, dy, allowNoGradients);
+  calls++;
   tf.util.assert(xs.length > 0, () => 'gradients() received an empty list of xs.');
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
   const y = this.scopedRun(() => this.startTape(), () => this.endTape(), () => this.tidy('forward', f));

@@ -89,6 +89,8 @@ export interface Summary {
   files: number;
   loadErrors: { file: string; error: string }[];
   seconds: number;
+  /** gradients() calls served by plumage's lean backward pass during the run. */
+  leanGradientsCalls?: number;
 }
 
 function testFiles(dir: string, out: string[] = []): string[] {
@@ -129,6 +131,10 @@ export async function runTorchConformance(filter?: string): Promise<Summary | nu
   req(path.join(coreDist, 'public/chained_ops/register_all_chained_ops.js'));
   req(path.join(coreDist, 'register_all_gradients.js'));
   req('@tensorflow/tfjs-backend-cpu'); // some specs compare against or move data from 'cpu'
+  // plumage's backward pass (src/runtime/lean-gradients.ts), as selectBackend installs it: tfjs's gradient specs then
+  // run through it (the engine is one global object shared by every copy of tfjs-core's modules).
+  const lean = await import('../../src/runtime/lean-gradients.js');
+  lean.installLeanGradients();
   const ju = req(path.join(coreDist, 'jasmine_util.js')) as {
     setTestEnvs(envs: object[]): void;
     setupTestFilters(filters: object[], customInclude: (name: string) => boolean): void;
@@ -161,6 +167,7 @@ export async function runTorchConformance(filter?: string): Promise<Summary | nu
   });
   await runner.execute();
   summary.seconds = (Date.now() - t0) / 1000;
+  summary.leanGradientsCalls = lean.leanGradientsCalls();
   return summary;
 }
 
