@@ -28,11 +28,11 @@ namespace {
 // A caching CPU allocator for large blocks. tfjs-style graphs allocate a fresh output for every op; with glibc,
 // blocks above 32 MiB are always fresh mmaps, so every large activation costs page faults and kernel zeroing.
 // Freed large blocks are kept in size classes (at most PLUMAGE_TORCH_CACHE_MB; the TS loader defaults it to a quarter
-// of RAM, capped at 8 GiB; 2048 when unset) and reused. The pool never makes the process hold much more than its peak
-// of live large blocks: a request the pool cannot serve first releases pooled blocks of other sizes until live + pooled
-// + the new block fit under that peak plus 1/8 (or under live + the new block, when live memory itself grows). Peak
-// memory is then close to what the program needs at once, while repeated steps still reuse their blocks (MobileNetV2
-// training, docs/torch-backend.md: 2.46 GB at 17.6 img/s, against 4.3 GB with the unbounded pool).
+// of RAM, capped at 8 GiB; 2048 when unset) and reused. The pool is bounded by the peak of live large blocks: a request
+// the pool cannot serve first releases pooled blocks of other sizes until live + pooled + the new block fit under that
+// peak plus peak / PLUMAGE_TORCH_POOL_SLACK_DIV (default 1, i.e. twice the peak; or under live + the new block, when
+// live memory itself grows). A tighter bound (8: peak + 1/8) keeps MobileNetV2 224px training at 2.46 GB instead of
+// 4.3 GB, but made the main job (MobileNetV2 128px fine-tune) page-fault every step: 54 against 90 img/s.
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   static constexpr size_t kHeader = 64;           // keeps c10's 64-byte alignment; stores the block size
@@ -61,7 +61,7 @@ class CachingCpuAllocator final : public c10::Allocator {
         it->second.pop_back();
         cached_ -= size;
       } else {
-        const size_t bound = std::max(peak_ + peak_ / 8, live_ + size);
+        const size_t bound = std::max(peak_ + peak_ / slackDiv(), live_ + size);
         EvictLocked(size, [&] { return live_ + cached_ + size <= bound; });
       }
       live_ += size;
@@ -139,6 +139,10 @@ class CachingCpuAllocator final : public c10::Allocator {
     return a;
   }
   static void UnmapBlock(void* base, size_t size) { munmap(base, MappedLength(size)); }
+  static size_t slackDiv() {
+    static const size_t d = [] { const char* e = std::getenv("PLUMAGE_TORCH_POOL_SLACK_DIV"); return e ? static_cast<size_t>(std::max(1L, std::atol(e))) : size_t{1}; }();
+    return d;
+  }
   static void ReleaseBlock(void* base, size_t size) {
     if (size >= kHugePage) UnmapBlock(base, size);
     else std::free(base);
