@@ -9,11 +9,14 @@ import * as torch from '@plumage/tfjs-backend-torch';
 const skip = torch.loadError ? `torch addon not built: ${torch.loadError.message}` : false;
 
 const MiB = 1 << 20;
-const child = `
+/** Child-process prelude: the addon, and four 1 MiB tensors allocated then freed into the pool. */
+const prelude = `
 const n = require(${JSON.stringify(torch.addonPath)});
 const floats = (mib) => new Float32Array(mib * ${MiB / 4});
 const small = [0, 1, 2, 3].map(() => n.fromArray(floats(1), [${MiB / 4}], 6));
 small.forEach((h) => n.free(h));
+`;
+const child = `${prelude}
 const full = n.cachedBytes();
 const big = n.fromArray(floats(2.5), [${(2.5 * MiB) / 4}], 6);
 n.free(big);
@@ -33,11 +36,7 @@ test('a full pool releases blocks of other sizes to keep a newly freed one', { s
   assert.equal(reused, 1 * MiB, 'the next 2.5 MiB tensor is served from the pool');
 });
 
-const boundChild = `
-const n = require(${JSON.stringify(torch.addonPath)});
-const floats = (mib) => new Float32Array(mib * ${MiB / 4});
-const small = [0, 1, 2, 3].map(() => n.fromArray(floats(1), [${MiB / 4}], 6));
-small.forEach((h) => n.free(h));
+const boundChild = `${prelude}
 const pooled = n.cachedBytes();
 const big = n.fromArray(floats(3), [${(3 * MiB) / 4}], 6);
 console.log(JSON.stringify({ pooled, afterMiss: n.cachedBytes() }));
